@@ -1,0 +1,104 @@
+"""Recurrent text classifiers: read a whole text, emit one label (many-to-one)."""
+
+from __future__ import annotations
+
+from zoo.cards import ModelCard
+from zoo.models.common import (CELLS, check_choice, check_int, check_optional_positive,
+                               check_positive, check_rate, compile_model, recurrent_layer)
+from zoo.registry import register_model
+
+
+def _classifier(*, name, vocab_size, embedding_dim, units, num_layers, num_classes, dropout,
+                cell, bidirectional, learning_rate, clipnorm, compile, use_cudnn="auto"):
+    import keras
+
+    check_int("vocab_size", vocab_size, 2)
+    check_int("embedding_dim", embedding_dim, 1)
+    check_int("units", units, 1)
+    check_int("num_layers", num_layers, 1)
+    check_int("num_classes", num_classes, 2)
+    check_rate("dropout", dropout)
+    check_choice("cell", cell, CELLS)
+    check_positive("learning_rate", learning_rate)
+    check_optional_positive("clipnorm", clipnorm)
+
+    tokens = keras.Input(shape=(None,), dtype="int64", name="tokens")
+    # mask_zero: right-padded batches of any length give the same answer per text.
+    x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(tokens)
+    for i in range(num_layers):
+        last = i == num_layers - 1
+        layer = recurrent_layer(cell, units, return_sequences=not last, name=f"rnn_{i}",
+                                use_cudnn=use_cudnn)
+        if bidirectional:
+            layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{i}")
+        x = layer(x)
+        x = keras.layers.Dropout(dropout, name=f"dropout_{i}")(x)
+    x = keras.layers.Dense(units, activation="relu", name="hidden")(x)
+    x = keras.layers.Dropout(dropout, name="dropout_head")(x)
+    logits = keras.layers.Dense(num_classes, name="logits")(x)
+    probs = keras.layers.Activation("softmax", dtype="float32", name="probabilities")(logits)
+    model = keras.Model(tokens, probs, name=name)
+    if compile:
+        compile_model(model, learning_rate=learning_rate, clipnorm=clipnorm,
+                      metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+    return model
+
+
+SENTIMENT_LSTM_CARD = ModelCard(
+    name="sentiment_lstm",
+    task="text-classification",
+    architecture="many-to-one",
+    dataset="imdb_reviews",
+    metric="test accuracy",
+    recipe="zoo train sentiment_lstm",
+    num_params=1_387_202,
+    anchor="TensorFlow 'Text classification with an RNN' tutorial: about 86% test accuracy",
+)
+
+
+@register_model(SENTIMENT_LSTM_CARD)
+def build_sentiment_lstm(*, vocab_size: int = 10000, embedding_dim: int = 128, units: int = 64,
+                         num_layers: int = 1, num_classes: int = 2, dropout: float = 0.3,
+                         cell: str = "lstm", bidirectional: bool = True,
+                         learning_rate: float = 1e-3, clipnorm: float | None = 1.0,
+                         compile: bool = True, use_cudnn="auto"):
+    """Sentiment classifier: Embedding(mask_zero) -> Bidirectional LSTM x num_layers -> Dense.
+
+    Binary by default (``num_classes=2``: negative, positive); any ``num_classes``
+    gives a multi-class head. Output: class probabilities of shape (batch, num_classes).
+    """
+    return _classifier(name="sentiment_lstm", vocab_size=vocab_size, embedding_dim=embedding_dim,
+                       units=units, num_layers=num_layers, num_classes=num_classes,
+                       dropout=dropout, cell=cell, bidirectional=bidirectional,
+                       learning_rate=learning_rate, clipnorm=clipnorm, compile=compile,
+                       use_cudnn=use_cudnn)
+
+
+TOPIC_GRU_CARD = ModelCard(
+    name="topic_gru",
+    task="text-classification",
+    architecture="many-to-one",
+    dataset="ag_news_subset",
+    metric="test accuracy",
+    recipe="zoo train topic_gru",
+    num_params=1_396_100,
+    anchor="Zhang et al. 2015, LSTM on AG News: 86.06% test accuracy",
+)
+
+
+@register_model(TOPIC_GRU_CARD)
+def build_topic_gru(*, vocab_size: int = 10000, embedding_dim: int = 128, units: int = 128,
+                    num_layers: int = 1, num_classes: int = 4, dropout: float = 0.3,
+                    cell: str = "gru", bidirectional: bool = False,
+                    learning_rate: float = 1e-3, clipnorm: float | None = 1.0,
+                    compile: bool = True, use_cudnn="auto"):
+    """Topic classifier: Embedding(mask_zero) -> GRU x num_layers -> Dense softmax.
+
+    Four classes by default (AG News: World, Sports, Business, Sci/Tech).
+    Output: class probabilities of shape (batch, num_classes).
+    """
+    return _classifier(name="topic_gru", vocab_size=vocab_size, embedding_dim=embedding_dim,
+                       units=units, num_layers=num_layers, num_classes=num_classes,
+                       dropout=dropout, cell=cell, bidirectional=bidirectional,
+                       learning_rate=learning_rate, clipnorm=clipnorm, compile=compile,
+                       use_cudnn=use_cudnn)

@@ -1,0 +1,74 @@
+"""Pieces every builder shares: setting checks, recurrent layers, compilation."""
+
+from __future__ import annotations
+
+import numbers
+
+CELLS = ("simple_rnn", "lstm", "gru")
+
+
+def check_int(name: str, value, minimum: int, maximum: int | None = None) -> int:
+    """Raise ``ValueError`` naming ``name`` unless ``value`` is an int in range."""
+    upper = "" if maximum is None else f" and <= {maximum}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name}={value!r} must be an integer >= {minimum}{upper}")
+    if value < minimum or (maximum is not None and value > maximum):
+        raise ValueError(f"{name}={value!r} is out of range; expected an integer >= {minimum}{upper}")
+    return int(value)
+
+
+def check_rate(name: str, value) -> float:
+    """A dropout-like fraction in [0, 1)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
+        raise ValueError(f"{name}={value!r} is out of range; expected a number in [0, 1)")
+    return float(value)
+
+
+def check_positive(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
+        raise ValueError(f"{name}={value!r} is out of range; expected a number > 0")
+    return float(value)
+
+
+def check_choice(name: str, value, choices) -> str:
+    if value not in choices:
+        raise ValueError(f"{name}={value!r} is not accepted; expected one of {', '.join(map(repr, choices))}")
+    return value
+
+
+def check_optional_positive(name: str, value):
+    return None if value is None else check_positive(name, value)
+
+
+def recurrent_layer(cell: str, units: int, *, return_sequences: bool, name: str,
+                    return_state: bool = False, dropout: float = 0.0, use_cudnn="auto"):
+    """A SimpleRNN, LSTM or GRU layer with cuDNN-eligible settings.
+
+    LSTM/GRU keep tanh/sigmoid activations, no recurrent dropout, no unrolling and
+    biases on (GRU with ``reset_after``) so a GPU runs the fused kernel; ``dropout``
+    applies to the layer's inputs only. ``use_cudnn=False`` gives the portable graph
+    used for exports.
+    """
+    import keras
+
+    check_choice("cell", cell, CELLS)
+    common = dict(units=units, return_sequences=return_sequences, return_state=return_state,
+                  dropout=dropout, name=name)
+    if cell == "simple_rnn":
+        return keras.layers.SimpleRNN(**common)
+    if cell == "lstm":
+        return keras.layers.LSTM(**common, use_cudnn=use_cudnn)
+    return keras.layers.GRU(**common, reset_after=True, use_cudnn=use_cudnn)
+
+
+def compile_model(model, *, learning_rate: float, clipnorm: float | None, metrics,
+                  ignore_class: int | None = None):
+    """Adam with global-norm gradient clipping (on by default against exploding gradients)."""
+    import keras
+
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate, global_clipnorm=clipnorm),
+        loss=keras.losses.SparseCategoricalCrossentropy(ignore_class=ignore_class),
+        metrics=metrics,
+    )
+    return model

@@ -1,0 +1,76 @@
+"""The model registry: ``@register_model``, ``list_models``, ``build``, ``model_card``.
+
+A builder registers under its function name minus ``build_``; its model card
+(``zoo.cards.ModelCard``) travels with it. Registering keeps ``import zoo`` cheap:
+builders import Keras only when called.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import inspect
+from typing import Callable
+
+from zoo.cards import ModelCard
+
+_BUILDERS: dict[str, Callable] = {}
+_CARDS: dict[str, ModelCard] = {}
+
+
+def register_model(card: ModelCard) -> Callable[[Callable], Callable]:
+    """Register ``build_<name>`` under ``<name>`` with its model card."""
+
+    def decorator(fn: Callable) -> Callable:
+        if not fn.__name__.startswith("build_"):
+            raise ValueError(f"builder {fn.__name__!r} must be named build_<name>")
+        name = fn.__name__[len("build_"):]
+        if name in _BUILDERS:
+            raise ValueError(f"model {name!r} is already registered")
+        if card.name != name:
+            raise ValueError(f"card name {card.name!r} does not match builder {name!r}")
+        _BUILDERS[name] = fn
+        _CARDS[name] = card
+        return fn
+
+    return decorator
+
+
+def _lookup(name: str, table: dict) -> object:
+    if name not in table:
+        close = difflib.get_close_matches(name, table, n=3, cutoff=0.4)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise KeyError(f"unknown model {name!r}{hint} Known: {', '.join(sorted(table))}")
+    return table[name]
+
+
+def list_models(pattern: str = "*") -> list[str]:
+    """Registered model names matching a shell wildcard, sorted."""
+    return sorted(n for n in _BUILDERS if fnmatch.fnmatchcase(n, pattern))
+
+
+def get_builder(name: str) -> Callable:
+    return _lookup(name, _BUILDERS)
+
+
+def model_card(name: str) -> ModelCard:
+    """The model card of a registered model."""
+    return _lookup(name, _CARDS)
+
+
+def builder_settings(name: str) -> dict[str, object]:
+    """The keyword settings a builder accepts, with their defaults."""
+    params = inspect.signature(get_builder(name)).parameters
+    return {p.name: p.default for p in params.values() if p.kind is p.KEYWORD_ONLY}
+
+
+def build(name: str, **overrides):
+    """Build a registered model, overriding any of its default settings."""
+    settings = builder_settings(name)
+    unknown = sorted(set(overrides) - set(settings))
+    if unknown:
+        raise ValueError(
+            f"unknown setting(s) {', '.join(unknown)} for {name!r}; "
+            f"accepted: {', '.join(sorted(settings))}"
+        )
+    return get_builder(name)(**overrides)
