@@ -1,0 +1,35 @@
+"""Train the encoder-decoder chatbot on schema_guided_dialogue (offline: --dataset chatterbot)."""
+
+import dataclasses
+import sys
+
+from zoo.train import RecipeConfig, main as train_main
+
+
+@dataclasses.dataclass
+class ChatbotRecipe(RecipeConfig):
+    """Attention encoder-decoder on (user utterance, system reply) pairs."""
+
+    model: str = "chatbot"
+    dataset: str = "schema_guided_dialogue"
+    source_vocab_size: int = 8000
+    target_vocab_size: int = 8000
+    sequence_length: int = 30
+    batch_size: int = 64
+    epochs: int = 10
+    embedding_dim: int = 128
+    units: int = 256
+    cell: str = "gru"
+    bidirectional: bool = True
+    attention: str = "additive"
+    dropout: float = 0.2
+    learning_rate: float = 1e-3
+    clipnorm: float = 1.0
+
+
+def main(argv=None) -> int:
+    return train_main(ChatbotRecipe, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

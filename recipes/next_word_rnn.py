@@ -1,0 +1,34 @@
+"""Train the SimpleRNN next-word predictor on tiny_shakespeare (word level)."""
+
+import dataclasses
+import sys
+
+from zoo.train import RecipeConfig, main as train_main
+
+
+@dataclasses.dataclass
+class NextWordRNNRecipe(RecipeConfig):
+    """SimpleRNN next-word predictor on tiny_shakespeare words."""
+
+    model: str = "next_word_rnn"
+    dataset: str = "tiny_shakespeare"
+    level: str = "word"
+    vocab_size: int = 8000
+    sequence_length: int = 32
+    batch_size: int = 64
+    epochs: int = 10
+    embedding_dim: int = 128
+    units: int = 256
+    num_layers: int = 1
+    dropout: float = 0.2
+    cell: str = "simple_rnn"
+    learning_rate: float = 2e-3
+    clipnorm: float = 1.0
+
+
+def main(argv=None) -> int:
+    return train_main(NextWordRNNRecipe, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""Train the Bidirectional-LSTM sentiment classifier on imdb_reviews."""
+
+import dataclasses
+import sys
+
+from zoo.train import RecipeConfig, main as train_main
+
+
+@dataclasses.dataclass
+class SentimentLSTMRecipe(RecipeConfig):
+    """Bidirectional LSTM sentiment classifier on IMDB reviews.
+
+    Regularised for a small dataset: capped vocabulary, dropout, early stopping on
+    validation accuracy and learning-rate decay on plateau.
+    """
+
+    model: str = "sentiment_lstm"
+    dataset: str = "imdb_reviews"
+    vocab_size: int = 10000
+    sequence_length: int = 400
+    batch_size: int = 64
+    epochs: int = 10
+    early_stopping_patience: int = 2
+    embedding_dim: int = 128
+    units: int = 64
+    num_layers: int = 1
+    dropout: float = 0.3
+    cell: str = "lstm"
+    bidirectional: bool = True
+    learning_rate: float = 1e-3
+    clipnorm: float = 1.0
+
+
+def main(argv=None) -> int:
+    return train_main(SentimentLSTMRecipe, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,34 @@
+"""Train the stacked-LSTM character language model on tiny_shakespeare."""
+
+import dataclasses
+import sys
+
+from zoo.train import RecipeConfig, main as train_main
+
+
+@dataclasses.dataclass
+class StackedLSTMRecipe(RecipeConfig):
+    """Stacked LSTM character language model on tiny_shakespeare."""
+
+    model: str = "stacked_lstm"
+    dataset: str = "tiny_shakespeare"
+    level: str = "char"
+    vocab_size: int = 100
+    sequence_length: int = 100
+    batch_size: int = 64
+    epochs: int = 20
+    embedding_dim: int = 64
+    units: int = 384
+    num_layers: int = 2
+    dropout: float = 0.2
+    cell: str = "lstm"
+    learning_rate: float = 2e-3
+    clipnorm: float = 1.0
+
+
+def main(argv=None) -> int:
+    return train_main(StackedLSTMRecipe, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,210 @@
+"""The catalog: every registered builder builds, trains, masks, saves and matches its card."""
+
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+import zoo
+from zoo.models.common import CELLS
+
+MODELS = zoo.list_models()
+VOCAB = 40
+SMALL = {
+    "chatbot": dict(source_vocab_size=VOCAB, target_vocab_size=VOCAB, units=8, embedding_dim=8),
+    "next_word_rnn": dict(vocab_size=VOCAB, units=8, embedding_dim=8),
+    "sentiment_lstm": dict(vocab_size=VOCAB, units=8, embedding_dim=8),
+    "stacked_lstm": dict(vocab_size=VOCAB, units=8, embedding_dim=8),
+    "topic_gru": dict(vocab_size=VOCAB, units=8, embedding_dim=8),
+}
+
+
+def tokens(batch, steps, seed=0, pad=0):
+    """Random ids in [1, VOCAB) with `pad` zeros on the right."""
+    ids = np.random.default_rng(seed).integers(1, VOCAB, size=(batch, steps))
+    return np.pad(ids, ((0, 0), (0, pad)))
+
+
+def inputs_for(name, batch, steps, pad=0, seed=0):
+    if name == "chatbot":
+        return [tokens(batch, steps, seed, pad), tokens(batch, steps + 1, seed + 1)]
+    return tokens(batch, steps, seed, pad)
+
+
+def targets_for(model, batch, steps, seed=0):
+    rng = np.random.default_rng(seed)
+    out = model.output_shape
+    if len(out) == 2:  # many-to-one
+        return rng.integers(0, out[-1], size=(batch,))
+    return rng.integers(1, out[-1], size=(batch, steps + (model.name == "chatbot")))
+
+
+def test_catalog_has_the_five_models():
+    assert MODELS == ["chatbot", "next_word_rnn", "sentiment_lstm", "stacked_lstm", "topic_gru"]
+    assert zoo.list_models("*lstm*") == ["sentiment_lstm", "stacked_lstm"]
+    assert zoo.list_models("nothing*") == []
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_builder_is_exported_at_top_level_with_docs(name):
+    builder = getattr(zoo, f"build_{name}")
+    assert builder.__doc__ and len(builder.__doc__.strip()) > 40
+    settings = zoo.registry.builder_settings(name)
+    assert "compile" in settings and "learning_rate" in settings and "clipnorm" in settings
+    assert settings["clipnorm"] is not None, "gradient clipping must be on by default"
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_card_fields_and_parameter_count(name):
+    card = zoo.model_card(name)
+    assert card.name == name
+    assert card.dataset and card.metric and card.anchor
+    assert card.recipe.startswith(f"zoo train {name}")
+    with pytest.raises(Exception):
+        card.name = "other"  # frozen
+    assert zoo.build(name, compile=False).count_params() == card.num_params
+
+
+@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("batch,steps", [(1, 3), (4, 11)])
+def test_output_shapes_for_any_batch_and_length(name, batch, steps):
+    model = zoo.build(name, **SMALL[name])
+    out = model.predict(inputs_for(name, batch, steps), verbose=0)
+    card = zoo.model_card(name)
+    if card.architecture == "many-to-one":
+        assert out.shape == (batch, model.output_shape[-1])
+    else:
+        assert out.shape == (batch, steps + (name == "chatbot"), VOCAB)
+    np.testing.assert_allclose(out.sum(axis=-1), 1.0, rtol=1e-4)
+
+
+@pytest.mark.parametrize("name", [n for n in MODELS if n in ("sentiment_lstm", "topic_gru", "chatbot")])
+def test_right_padding_does_not_change_the_output(name):
+    model = zoo.build(name, **SMALL[name])
+    short = inputs_for(name, 3, 6)
+    padded = inputs_for(name, 3, 6, pad=5)
+    if name == "chatbot":  # pad the source only; the target steps stay aligned
+        padded[1] = short[1]
+    np.testing.assert_allclose(model.predict(short, verbose=0), model.predict(padded, verbose=0),
+                               atol=1e-5)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_one_training_step_lowers_the_loss(name):
+    keras.utils.set_random_seed(0)
+    model = zoo.build(name, **SMALL[name], learning_rate=1e-2)
+    x, y = inputs_for(name, 8, 5), targets_for(model, 8, 5)
+    before = model.evaluate(x, y, verbose=0, return_dict=True)["loss"]
+    model.fit(x, y, epochs=3, verbose=0)
+    after = model.evaluate(x, y, verbose=0, return_dict=True)["loss"]
+    assert after < before
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_keras_file_round_trip_gives_identical_outputs(name, tmp_path):
+    model = zoo.build(name, **SMALL[name])
+    x = inputs_for(name, 2, 7)
+    path = tmp_path / f"{name}.keras"
+    model.save(path)
+    restored = keras.saving.load_model(path)
+    np.testing.assert_array_equal(model.predict(x, verbose=0), restored.predict(x, verbose=0))
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("name", ["next_word_rnn", "sentiment_lstm", "chatbot"])
+def test_cell_override(name, cell):
+    model = zoo.build(name, **SMALL[name], cell=cell)
+    expected = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM,
+                "gru": keras.layers.GRU}[cell]
+    rnns = [l for l in _flat_layers(model) if isinstance(l, keras.layers.RNN)]
+    assert rnns and all(isinstance(l, expected) for l in rnns)
+    model.predict(inputs_for(name, 2, 4), verbose=0)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_recurrent_layers_stay_cudnn_eligible(name):
+    for layer in _flat_layers(zoo.build(name, compile=False)):
+        if isinstance(layer, (keras.layers.LSTM, keras.layers.GRU)):
+            assert layer.cell.activation is keras.activations.tanh
+            assert layer.cell.recurrent_activation is keras.activations.sigmoid
+            assert layer.cell.recurrent_dropout == 0 and not layer.unroll and layer.cell.use_bias
+            if isinstance(layer, keras.layers.GRU):
+                assert layer.cell.reset_after
+
+
+def _flat_layers(model):
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Bidirectional):
+            yield layer.forward_layer
+            yield layer.backward_layer
+        else:
+            yield layer
+
+
+def test_stacked_lstm_has_dropout_between_stacked_layers():
+    model = zoo.build_stacked_lstm(num_layers=3, compile=False)
+    names = [l.name for l in model.layers]
+    assert [n for n in names if n.startswith("rnn_")] == ["rnn_0", "rnn_1", "rnn_2"]
+    assert all(model.get_layer(f"rnn_{i}").return_sequences for i in range(3))
+    assert names.index("dropout_0") < names.index("rnn_1")
+    with pytest.raises(ValueError, match="num_layers"):
+        zoo.build_stacked_lstm(num_layers=1)
+
+
+def test_sentiment_lstm_is_bidirectional_and_stacks():
+    model = zoo.build_sentiment_lstm(num_layers=2, num_classes=5, compile=False)
+    assert isinstance(model.get_layer("bidirectional_1"), keras.layers.Bidirectional)
+    assert model.output_shape == (None, 5)
+
+
+# --- registry errors -------------------------------------------------------------------------
+
+
+def test_unknown_model_lists_close_matches():
+    with pytest.raises(KeyError, match="sentiment_lstm"):
+        zoo.build("sentiment_lstn")
+    with pytest.raises(KeyError, match="unknown model"):
+        zoo.model_card("transformer")
+
+
+@pytest.mark.parametrize("setting,value", [
+    ("units", 0), ("vocab_size", 1), ("dropout", 1.5), ("num_layers", 0), ("units", 2.5),
+    ("embedding_dim", -1), ("cell", "transformer"), ("learning_rate", 0), ("num_classes", 1),
+])
+def test_out_of_range_settings_name_the_setting(setting, value):
+    name = "sentiment_lstm"
+    with pytest.raises(ValueError, match=rf"{setting}="):
+        zoo.build(name, **{setting: value})
+
+
+def test_chatbot_settings_are_checked():
+    with pytest.raises(ValueError, match="attention="):
+        zoo.build("chatbot", attention="cosine")
+    with pytest.raises(ValueError, match="source_vocab_size="):
+        zoo.build("chatbot", source_vocab_size=1)
+
+
+def test_unknown_setting_is_a_value_error_listing_accepted_ones():
+    with pytest.raises(ValueError, match=r"unknown setting.*hidden_size.*accepted:.*units"):
+        zoo.build("topic_gru", hidden_size=3)
+
+
+def test_registering_a_name_twice_is_an_error():
+    with pytest.raises(ValueError, match="already registered"):
+        zoo.register_model(zoo.model_card("topic_gru"))(zoo.build_topic_gru)
+
+
+def test_import_zoo_does_not_import_tensorflow():
+    code = "import sys, zoo; zoo.list_models(); print('tensorflow' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_zoo_list_prints_the_catalog():
+    out = subprocess.run([sys.executable, "-m", "zoo.cli", "list"], capture_output=True,
+                         text=True, check=True).stdout
+    for name in MODELS:
+        assert name in out
+    assert len(out.strip().splitlines()) == 1 + len(MODELS)
