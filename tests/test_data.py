@@ -1,0 +1,513 @@
+"""The data layer: tfds loading offline, windows, buckets, pairs, users' files.
+
+tiny_shakespeare goes through the real tfds builder (from the shared source file),
+chatterbot through the project's own builder; imdb_reviews, ag_news_subset and
+schema_guided_dialogue, which cannot be downloaded here, through
+``tfds.testing.mock_data`` with realistic text.
+"""
+
+from __future__ import annotations
+
+import random
+import socket
+import time
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_datasets as tfds
+import yaml
+
+import zoo.data
+from zoo.data import (DatasetUnavailableError, classification_data, dialogue_data,
+                      language_model_data, lower_and_split_punctuation)
+from zoo.data import sources
+from zoo.data.chatterbot import split_of
+
+SHAKESPEARE_SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
+SHAKESPEARE_TRAIN_CHARS = 1003854  # the first 90% of input.txt, as the tfds builder cuts it
+
+
+def rows(batch):
+    return [[int(t) for t in row if t] for row in np.asarray(batch)]
+
+
+def words(vectorizer, ids):
+    vocabulary = vectorizer.get_vocabulary()
+    return " ".join(vocabulary[i] for i in ids)
+
+
+def standardized(text):
+    return " ".join(lower_and_split_punctuation(tf.constant(text)).numpy().decode().split())
+
+
+def assert_right_padded(batch):
+    """Padding (0) only after the last token of each row, and some row fills the batch."""
+    mask = np.asarray(batch) != 0
+    assert (mask[:, 1:] <= mask[:, :-1]).all(), "a token follows padding"
+    assert mask[:, -1].any(), "the batch is longer than its longest row"
+
+
+# --- tiny_shakespeare, through the real builder ----------------------------------------------
+
+
+def test_char_windows_are_next_character_targets(shakespeare_dirs):
+    data_dir, manual_dir = shakespeare_dirs
+    data = language_model_data(level="char", vocab_size=100, sequence_length=64, batch_size=32,
+                               data_dir=data_dir, manual_dir=manual_dir)
+    vocabulary = data.vectorizers["text"].get_vocabulary()
+    assert vocabulary[:2] == ["", "[UNK]"] and len(vocabulary) == 67  # 65 characters
+    assert data.level == "char"
+    assert data.train_examples == (SHAKESPEARE_TRAIN_CHARS - 1) // 64
+
+    inputs, targets = next(iter(data.train))
+    assert inputs.shape == targets.shape == (32, 64) and inputs.dtype == tf.int64
+    assert data.train.element_spec[0].shape == (32, 64)  # full batches only
+
+    inputs, targets = (np.asarray(t) for t in next(iter(data.validation)))
+    np.testing.assert_array_equal(inputs[:, 1:], targets[:, :-1])
+    np.testing.assert_array_equal(inputs[1:, 0], targets[:-1, -1])  # windows tile the text
+    validation_text = (shakespeare_dirs[1] / "input.txt").read_text()[SHAKESPEARE_TRAIN_CHARS:]
+    assert "".join(vocabulary[i] for i in inputs[0]) == validation_text[:64]
+
+
+def test_word_level_lowercases_and_caps_the_vocabulary(shakespeare_dirs):
+    data_dir, manual_dir = shakespeare_dirs
+    data = language_model_data(level="word", vocab_size=500, sequence_length=20, batch_size=16,
+                               data_dir=data_dir, manual_dir=manual_dir)
+    vocabulary = data.vectorizers["text"].get_vocabulary()
+    assert len(vocabulary) == 500
+    assert {"the", "king", ",", ".", "?"} <= set(vocabulary)
+    assert all(token == token.lower() for token in vocabulary[2:])
+    inputs, targets = next(iter(data.test))
+    np.testing.assert_array_equal(inputs[:, 1:], targets[:, :-1])
+
+
+def test_prepared_data_loads_without_any_source_check(shakespeare_dirs, monkeypatch):
+    def no_check(*args, **kwargs):
+        raise AssertionError("prepared data must load without checking sources")
+
+    monkeypatch.setattr(sources, "check_sources", no_check)
+    data = language_model_data(vocab_size=100, sequence_length=32, batch_size=8,
+                               data_dir=shakespeare_dirs[0])
+    assert next(iter(data.test))[0].shape[1] == 32
+
+
+def test_unknown_split_names_the_available_ones(shakespeare_dirs):
+    builder = zoo.data.find_builder("tiny_shakespeare", data_dir=shakespeare_dirs[0])
+    with pytest.raises(ValueError, match=r"split='dev'.*train, validation, test"):
+        zoo.data.read_split(builder, "dev[:10%]")
+
+
+# --- without a network -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+def test_missing_source_fails_fast_naming_file_directory_and_checksum(tmp_path, no_network):
+    data_dir = tmp_path / "tfds"
+    started = time.monotonic()
+    with pytest.raises(DatasetUnavailableError) as raised:
+        language_model_data(vocab_size=100, sequence_length=32, batch_size=8, data_dir=data_dir)
+    assert time.monotonic() - started < 10
+    message = str(raised.value)
+    assert isinstance(raised.value, FileNotFoundError)
+    assert "input.txt" in message and SHAKESPEARE_SHA256 in message
+    assert f"{data_dir / 'downloads' / 'manual'}/" in message
+
+
+def test_missing_source_names_the_given_manual_dir(tmp_path, no_network):
+    manual_dir = tmp_path / "manual"
+    manual_dir.mkdir()
+    with pytest.raises(DatasetUnavailableError, match="aclImdb_v1.tar.gz") as raised:
+        classification_data(vocab_size=100, sequence_length=32, batch_size=8,
+                            data_dir=tmp_path / "tfds", manual_dir=manual_dir)
+    assert f"{manual_dir}/" in str(raised.value)
+
+
+def test_a_corrupt_manual_file_is_rejected_by_its_checksum(tmp_path, no_network):
+    manual_dir = tmp_path / "manual"
+    manual_dir.mkdir()
+    (manual_dir / "input.txt").write_text("To be, or not to be.\n")
+    builder = zoo.data.find_builder("tiny_shakespeare", data_dir=tmp_path / "tfds")
+    with pytest.raises(Exception, match="wrong checksum"):
+        zoo.data.prepare(builder, manual_dir=manual_dir)
+
+
+def test_reachability_check_gives_up_within_its_timeout():
+    started = time.monotonic()
+    assert not sources.is_reachable("https://zoo-test.invalid/file.txt", timeout=2)
+    assert time.monotonic() - started < 3
+
+
+def test_unknown_dataset_names_the_setting_and_choices():
+    with pytest.raises(ValueError, match=r"dataset='imdb_review'.*imdb_reviews, ag_news_subset"):
+        classification_data(dataset="imdb_review", vocab_size=100, sequence_length=8,
+                            batch_size=4)
+
+
+def test_dataset_of_the_wrong_kind_is_refused_before_any_download(tmp_path, no_network):
+    with pytest.raises(ValueError, match="language model needs text"):
+        language_model_data(dataset="mnist", vocab_size=100, sequence_length=8, batch_size=4,
+                            data_dir=tmp_path)
+
+
+# --- mocked tfds datasets with realistic text ------------------------------------------------
+
+PRAISE = [
+    "The performances are wonderful, especially the lead, who carries every scene.",
+    "I laughed out loud more than once.",
+    "A moving story, beautifully shot and scored.",
+    "The screenplay is sharp and the pacing never drags.",
+    "One of the best films I have seen this year!",
+    "The supporting cast is terrific.",
+    "It's a warm, funny and surprisingly honest film.",
+    "The ending left me in tears, in the best way.",
+    "Brilliant direction; every frame feels deliberate.",
+    "I would happily watch it again.",
+]
+CRITICISM = [
+    "The plot makes no sense and the dialogue is painful.",
+    "I was bored after twenty minutes.",
+    "Terrible acting, cheap effects and a lazy script.",
+    "Why does every character behave like an idiot?",
+    "The worst film I have seen in a long time.",
+    "It drags on for two hours with nothing happening.",
+    "Save your money; this one isn't worth it.",
+    "The twist was obvious from the first scene.",
+    "Even the music is annoying.",
+    "I wanted to like it, but it falls apart completely.",
+]
+NEUTRAL = [
+    "I watched this on a rainy Sunday afternoon with my family.",
+    "It is based on a novel from the nineteen seventies.",
+    "The film runs for about ninety minutes.",
+    "My friend recommended it after the festival.",
+    "It was shot in Canada, although it is set in Chicago.",
+    "The director's earlier work was a documentary.",
+]
+TOPICS = {  # ag_news_subset's classes, in id order
+    "World": (["Leaders meet for climate talks", "Ceasefire holds in border region",
+               "Elections called after government collapses"],
+              ["Delegates from forty nations gathered in Geneva on Monday.",
+               "Officials said the agreement would be reviewed next month.",
+               "Thousands of refugees crossed the border over the weekend.",
+               "The prime minister resigned after a vote of no confidence."]),
+    "Sports": (["Late goal lifts champions", "Injury rules star out of final",
+                "Record crowd watches marathon"],
+               ["The striker scored in the ninetieth minute to seal the title.",
+                "The coach said the team would appeal the suspension.",
+                "She broke the course record by nearly two minutes.",
+                "Tickets for Sunday's final sold out within an hour."]),
+    "Business": (["Shares slide as profits fall", "Oil prices climb on supply fears",
+                  "Retailer to cut jobs"],
+                 ["The company reported quarterly earnings below analysts' forecasts.",
+                  "Crude futures rose three percent in early trading.",
+                  "The central bank left interest rates unchanged on Thursday.",
+                  "The chain plans to close forty stores by the end of the year."]),
+    "Sci/Tech": (["New chip doubles battery life", "Telescope spots distant galaxy",
+                  "Software flaw exposes user data"],
+                 ["Researchers say the processor uses half the power of its predecessor.",
+                  "The images were captured by an infrared camera in orbit.",
+                  "A patch for the vulnerability will be released next week.",
+                  "The startup's app lets users share files without a server."]),
+}
+EXCHANGES = [  # (user, system) turns of a service dialogue
+    ("I'd like to book a table for two tonight.", "Sure. Which restaurant would you like?"),
+    ("Somewhere Italian in San Jose, please.", "I found 5 Italian restaurants. Il Fornaio is "
+                                               "a popular one in San Jose."),
+    ("What time is the reservation?", "The reservation is at 7:30 pm."),
+    ("Can you find me a flight to Seattle on March 3rd?",
+     "I found a Delta flight leaving at 8:15 am for $214."),
+    ("Is it a direct flight?", "Yes, it is non-stop."),
+    ("I need a hotel near the airport.", "How about the Hilton Garden Inn? It has 3 stars."),
+    ("What's the weather like in Denver tomorrow?",
+     "It will be sunny with a high of 64 degrees."),
+    ("Play some jazz music.", "Now playing Take Five by Dave Brubeck."),
+    ("Set an alarm for 6 am.", "Your alarm is set for 6:00 am."),
+    ("How much is a ride to downtown?", "A shared ride costs about $12 and takes 20 minutes."),
+    ("Please confirm the booking.", "Your booking is confirmed. Is there anything else?"),
+    ("No, that's all. Thanks!", "You're welcome. Have a great day!"),
+]
+GREETING = "Hello! How can I help you today?"
+
+
+def long_tailed(rng, cap):
+    """1 mostly, sometimes many: a Pareto-like length, as real text lengths are."""
+    return min(cap, int(rng.paretovariate(1.2)))
+
+
+def imdb_example(split, index, size):
+    rng = random.Random(f"imdb-{split}-{index}")
+    label = index % 2
+    sentences = [rng.choice(PRAISE if label else CRITICISM) for _ in range(long_tailed(rng, 30))]
+    sentences += rng.sample(NEUTRAL, rng.randint(0, 2))
+    rng.shuffle(sentences)
+    if split == "test":
+        sentences.append("The zyzzyva cameo is odd.")  # a word only the test split has
+    elif index >= 0.9 * size:
+        sentences.append("A quokka appears.")  # only in the slice carved off for validation
+    return {"text": " ".join(sentences), "label": label}
+
+
+def ag_news_example(split, index, size):
+    rng = random.Random(f"ag-{split}-{index}")
+    label = index % 4
+    titles, descriptions = TOPICS[list(TOPICS)[label]]
+    count = long_tailed(rng, len(descriptions))
+    return {"title": rng.choice(titles), "label": label,
+            "description": " ".join(rng.sample(descriptions, count))}
+
+
+def dialogue_example(split, index, size):
+    rng = random.Random(f"sgd-{split}-{index}")
+    system_first = index % 3 == 0
+    turns = [GREETING] if system_first else []
+    for user, system in rng.sample(EXCHANGES, long_tailed(rng, 8)):
+        turns += [user, system]
+    if index % 4 == 1:
+        turns.append("Actually, never mind.")  # a last user turn with no reply
+    return {"utterances": turns, "first_speaker": int(system_first),
+            "metadata": {"services": {"name": ["Restaurants_1", "Flights_1"]}}}
+
+
+def mock_tfds(tmp_path, name, split_sizes, make_example):
+    """``tfds.testing.mock_data`` serving ``make_example(split, index, split_size)`` examples.
+
+    Writes the dataset's metadata as if prepared with ``split_sizes``, so split names
+    and sizes are the real ones and split slices (``train[:90%]``) resolve.
+    """
+    builder = tfds.builder(name, data_dir=tmp_path)
+    builder.info.set_splits(tfds.core.SplitDict([
+        tfds.core.SplitInfo(name=split, shard_lengths=[size], num_bytes=0)
+        for split, size in split_sizes.items()]))
+    builder.data_path.mkdir(parents=True, exist_ok=True)
+    builder.info.write_to_directory(builder.data_path)
+
+    def as_dataset(self, split, decoders=None, read_config=None, **kwargs):
+        spec = self.info.features.get_tensor_spec()
+        examples = [make_example(part.splitname, index, split_sizes[part.splitname])
+                    for part in tfds.core.ReadInstruction.from_spec(split).to_absolute(
+                        self.info.splits)
+                    for index in range(split_sizes[part.splitname])[part.from_:part.to]]
+        return tf.data.Dataset.from_generator(lambda: iter(examples), output_signature=spec)
+
+    return tfds.testing.mock_data(as_dataset_fn=as_dataset, data_dir=str(tmp_path))
+
+
+def test_imdb_batches_are_bucketed_right_padded_with_train_only_vocabulary(tmp_path):
+    with mock_tfds(tmp_path, "imdb_reviews", {"train": 400, "test": 100, "unsupervised": 10},
+                   imdb_example):
+        data = classification_data(vocab_size=2000, sequence_length=48, batch_size=16,
+                                   data_dir=tmp_path)
+    assert data.labels == ["neg", "pos"]
+    assert data.train_examples == 360  # validation_fraction=0.1 carved off train
+    vocabulary = set(data.vectorizers["text"].get_vocabulary())
+    assert {"wonderful", "bored"} <= vocabulary and "zyzzyva" not in vocabulary
+    assert "quokka" not in vocabulary
+
+    lengths, seen = set(), 0
+    for ids, labels in data.train:
+        assert ids.dtype == labels.dtype == tf.int64 and labels.shape == (ids.shape[0],)
+        assert_right_padded(ids)
+        lengths.add(ids.shape[1])
+        seen += ids.shape[0]
+    assert seen == 360
+    assert max(lengths) == 48 and len(lengths) >= 4  # short texts are not padded to 48
+
+    test_ids = np.concatenate([np.asarray(ids).ravel() for ids, _ in data.test])
+    assert (test_ids == 1).any()  # words outside the train vocabulary read as [UNK]
+    validation = sum(int(ids.shape[0]) for ids, _ in data.validation)
+    assert validation == 40
+
+
+def test_ag_news_joins_title_and_description(tmp_path):
+    with mock_tfds(tmp_path, "ag_news_subset", {"train": 120, "test": 40}, ag_news_example):
+        data = classification_data(dataset="ag_news_subset", vocab_size=500, sequence_length=64,
+                                   batch_size=8, data_dir=tmp_path, max_train_examples=80)
+    assert data.labels == ["World", "Sports", "Business", "Sci/Tech"]
+    assert data.train_examples == 80
+    example = ag_news_example("test", 0, 40)
+    text = example["title"] + " " + example["description"]
+    test_rows = [row for ids, _ in data.test for row in rows(ids)]
+    assert len(test_rows) == 40
+    assert data.vectorizers["text"](text).numpy().tolist() in test_rows
+
+
+def test_schema_guided_dialogue_pairs_each_user_turn_with_the_reply(tmp_path):
+    with mock_tfds(tmp_path, "schema_guided_dialogue", {"train": 120, "dev": 30, "test": 30},
+                   dialogue_example):
+        data = dialogue_data(source_vocab_size=1000, target_vocab_size=1000, sequence_length=24,
+                             batch_size=16, data_dir=tmp_path)
+    source_vectorizer, target_vectorizer = data.vectorizers["source"], data.vectorizers["target"]
+    assert target_vectorizer.get_vocabulary()[2:4] == ["[start]", "[end]"]
+    exchanges = {(standardized(user), standardized(system)) for user, system in EXCHANGES}
+
+    lengths = set()
+    for (source, target_in), target_out in data.validation:
+        assert source.dtype == target_in.dtype == target_out.dtype == tf.int64
+        assert target_in.shape == target_out.shape
+        for batch in (source, target_in, target_out):
+            assert_right_padded(batch)
+        lengths.add(max(source.shape[1], target_in.shape[1]))
+        for src, t_in, t_out in zip(rows(source), rows(target_in), rows(target_out)):
+            assert t_in[0] == 2 and t_out[-1] == 3 and t_in[1:] == t_out[:-1]
+            pair = (words(source_vectorizer, src), words(target_vectorizer, t_out[:-1]))
+            assert pair in exchanges, pair
+    assert len(lengths) > 1
+
+
+def test_dialogue_standardization_keeps_markers_and_punctuation():
+    assert standardized("[start] I'd like 2 tickets, please! [end]") == \
+        "[start] i'd like 2 tickets , please ! [end]"
+    assert standardized("It’s “great”.") == "it's “ great ” ."
+
+
+def test_standardization_serializes_by_registered_name():
+    layer = keras.layers.TextVectorization(standardize=lower_and_split_punctuation)
+    config = keras.saving.serialize_keras_object(layer)
+    assert config["config"]["standardize"]["config"] == "zoo>lower_and_split_punctuation"
+    restored = keras.saving.deserialize_keras_object(config)
+    assert restored._standardize is lower_and_split_punctuation
+
+
+# --- chatterbot, the project's own tfds dataset ----------------------------------------------
+
+
+def chatterbot_conversations():
+    from importlib.resources import files
+
+    english = files("chatterbot_corpus") / "data" / "english"
+    for path in english.iterdir():
+        if path.name.endswith(".yml"):
+            for turns in yaml.safe_load(path.read_text(encoding="utf-8"))["conversations"]:
+                yield [str(turn).strip() for turn in turns]
+
+
+def test_chatterbot_loads_offline_with_fixed_splits(chatterbot_dir):
+    splits = tfds.load("chatterbot", data_dir=chatterbot_dir)
+    sizes = {name: int(split.cardinality()) for name, split in splits.items()}
+    assert set(sizes) == {"train", "validation", "test"} and min(sizes.values()) > 50
+    expected = {"train": 0, "validation": 0, "test": 0}
+    for turns in chatterbot_conversations():
+        expected[split_of(turns)] += len(turns) - 1
+    assert sizes == expected
+    example = next(iter(splits["train"]))
+    assert set(example) == {"context", "response"}
+
+
+def test_chatterbot_dialogue_data(chatterbot_dir):
+    data = dialogue_data(dataset="chatterbot", source_vocab_size=3000, target_vocab_size=3000,
+                         sequence_length=16, batch_size=32, data_dir=chatterbot_dir)
+    assert 1500 < data.train_examples < 2393
+    (source, target_in), target_out = next(iter(data.train))
+    assert source.shape[0] == target_in.shape[0] == 32
+    assert target_in.shape[1] <= 16 and source.shape[1] <= 16
+    assert (np.asarray(target_in)[:, 0] == 2).all()
+
+
+# --- users' own files ------------------------------------------------------------------------
+
+
+def write(path, text, encoding="utf-8"):
+    path.write_bytes(text.encode(encoding) if isinstance(text, str) else text)
+    return path
+
+
+def reviews_csv(count=40):
+    lines = ["text,label"]
+    for i in range(count):
+        sentence = PRAISE[i % 10] if i % 2 else CRITICISM[i % 10]
+        lines.append(f'"{sentence}",{"pos" if i % 2 else "neg"}')
+    return "\n".join(lines) + "\n"
+
+
+def test_classification_from_a_csv_carves_validation_and_test(tmp_path):
+    data = classification_data(train_file=write(tmp_path / "reviews.csv", reviews_csv()),
+                               vocab_size=300, sequence_length=16, batch_size=4)
+    assert data.labels == ["neg", "pos"]
+    assert data.train_examples == 32
+    assert sum(int(ids.shape[0]) for ids, _ in data.test) == 4
+    assert sum(int(ids.shape[0]) for ids, _ in data.validation) == 4
+
+
+def test_classification_from_tsv_with_integer_labels_and_eval_file(tmp_path):
+    names = list(TOPICS)
+    lines = ["label\ttext"] + [f"{i % 4}\t{TOPICS[names[i % 4]][1][i % 4]}" for i in range(24)]
+    train = write(tmp_path / "train.tsv", "\n".join(lines))
+    evaluation = write(tmp_path / "eval.tsv", "label\ttext\nSports\tThe coach resigned.\n"
+                                              "3\tA new phone was released.\n")
+    data = classification_data(train_file=train, eval_file=evaluation, labels=names,
+                               vocab_size=300, sequence_length=16, batch_size=4)
+    assert data.labels == names
+    test = [(ids, labels) for ids, labels in data.test]
+    assert sorted(np.concatenate([np.asarray(labels) for _, labels in test]).tolist()) == [1, 3]
+
+
+@pytest.mark.parametrize("content, message", [
+    ("review,label\nGreat film,pos\n", "no 'text' column"),
+    ("text,sentiment\nGreat film,pos\n", "no 'label' column"),
+    ("", "is empty"),
+    ("text,label\n", "no examples"),
+    (b"text,label\nGreat film,pos\nCaf\xe9 scene,neg\n", r"line 3: byte 0xe9 is not UTF-8"),
+    ("text,label\nGreat film,pos\nMeh,neutral\n", r"'neutral' are outside the classes"),
+    ("text,label\nGreat film,pos\nBad film\n", "line 3: 1 fields"),
+])
+def test_labeled_file_errors(tmp_path, content, message):
+    with pytest.raises(ValueError, match=message):
+        classification_data(train_file=write(tmp_path / "train.csv", content),
+                            labels=["neg", "pos"], vocab_size=100, sequence_length=8,
+                            batch_size=2)
+
+
+def test_eval_labels_outside_the_train_classes(tmp_path):
+    evaluation = write(tmp_path / "eval.csv", "text,label\nSo-so,neutral\n")
+    with pytest.raises(ValueError, match="eval.csv: label.*'neutral'"):
+        classification_data(train_file=write(tmp_path / "train.csv", reviews_csv()),
+                             eval_file=evaluation, vocab_size=100, sequence_length=8,
+                             batch_size=2)
+
+
+def test_declared_labels_need_a_train_file():
+    with pytest.raises(ValueError, match="labels= declares the classes of a train_file"):
+        classification_data(labels=["neg", "pos"], vocab_size=100, sequence_length=8,
+                            batch_size=2)
+
+
+def test_eval_file_needs_a_train_file(tmp_path):
+    with pytest.raises(ValueError, match="eval_file needs a train_file"):
+        language_model_data(eval_file=write(tmp_path / "eval.txt", "words"), vocab_size=100,
+                            sequence_length=8, batch_size=2)
+
+
+def test_language_model_from_text_files_takes_vocabulary_from_train(tmp_path):
+    train = write(tmp_path / "train.txt", " ".join(PRAISE + CRITICISM + NEUTRAL) * 3)
+    evaluation = write(tmp_path / "eval.txt", "The xylophone solo is wonderful. " * 10)
+    data = language_model_data(level="word", train_file=train, eval_file=evaluation,
+                               vocab_size=1000, sequence_length=8, batch_size=4)
+    vocabulary = data.vectorizers["text"].get_vocabulary()
+    assert "wonderful" in vocabulary and "xylophone" not in vocabulary
+    inputs, targets = next(iter(data.test))
+    assert 1 in np.asarray(inputs)
+    np.testing.assert_array_equal(np.asarray(inputs)[:, 1:], np.asarray(targets)[:, :-1])
+
+
+def test_dialogue_from_a_tsv_of_pairs(tmp_path):
+    pairs = write(tmp_path / "pairs.tsv", "\n".join(f"{u}\t{s}" for u, s in EXCHANGES * 3))
+    data = dialogue_data(train_file=pairs, source_vocab_size=200, target_vocab_size=200,
+                         sequence_length=20, batch_size=4)
+    assert data.train_examples == 36 - 4 - 4
+    (source, target_in), target_out = next(iter(data.test))
+    assert target_in.shape == target_out.shape
+
+    bad = write(tmp_path / "bad.tsv", "Hello\tHi there\nno tab on this line\n")
+    with pytest.raises(ValueError, match=r"bad.tsv, line 2: expected 'message<TAB>reply'"):
+        dialogue_data(train_file=bad, source_vocab_size=200, target_vocab_size=200,
+                      sequence_length=20, batch_size=4)

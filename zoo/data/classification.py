@@ -1,0 +1,89 @@
+"""Text-classification data: word ids of each text, truncated, batched by length, and its label."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from zoo.data import files
+from zoo.data.sources import find_builder, prepare, require_features, standard_splits
+from zoo.data.task import TaskData
+from zoo.data.text import bucket_by_length, fill_caches, nonempty, word_vectorizer
+from zoo.models.common import check_int
+
+DATASETS = ("imdb_reviews", "ag_news_subset")
+# Text features, joined with a space, in the order a reader meets them.
+TEXT_FIELDS = (("text",), ("title", "description"))
+
+
+def classification_data(*, dataset: str = "imdb_reviews", vocab_size: int, sequence_length: int,
+                        batch_size: int, data_dir=None, manual_dir=None, train_file=None,
+                        eval_file=None, labels=None, validation_fraction: float = 0.1,
+                        seed: int = 0, max_train_examples: int | None = None,
+                        shuffle_buffer: int = 10000) -> TaskData:
+    """Labeled texts as ``(ids int64 [B, T], label int64 [B])``, T <= ``sequence_length``.
+
+    Reads a tfds ``dataset`` with a ``label`` class feature and a ``text`` (or
+    ``title`` + ``description``) feature, or CSV/TSV files with ``text`` and
+    ``label`` columns (``labels``: the declared class names, in id order).
+    Without a validation split, the last ``validation_fraction`` of train serves.
+    Texts are lowercased and stripped of punctuation; the vocabulary (at most
+    ``vocab_size``) comes from the train split only. Batches group texts of similar
+    length, right-padded with 0, so the model's mask skips the padding.
+    """
+    check_int("vocab_size", vocab_size, 3)
+    check_int("sequence_length", sequence_length, 1)
+    check_int("batch_size", batch_size, 1)
+    if not 0 < validation_fraction < 1:
+        raise ValueError(f"validation_fraction={validation_fraction!r} is out of range; "
+                         f"expected a number in (0, 1)")
+    files.check_pairing(train_file, eval_file)
+    if train_file is not None:
+        examples, names = files.labeled_splits(train_file, eval_file, labels=labels,
+                                               validation_fraction=validation_fraction, seed=seed)
+    elif labels is not None:
+        raise ValueError("labels= declares the classes of a train_file; a tfds dataset names "
+                         "its own classes")
+    else:
+        examples, names = _tfds_examples(dataset, data_dir, manual_dir, validation_fraction)
+    if max_train_examples is not None:
+        examples["train"] = examples["train"].take(check_int("max_train_examples",
+                                                             max_train_examples, 1))
+
+    vectorize = word_vectorizer(vocab_size, examples["train"].map(lambda text, label: text),
+                                standardize="lower_and_strip_punctuation")
+
+    def encode(text, label):
+        return vectorize(text)[:sequence_length], label
+
+    ids = {name: split.map(encode, num_parallel_calls=tf.data.AUTOTUNE)
+           .filter(lambda ids, label: nonempty(ids)).cache() for name, split in examples.items()}
+    sizes = fill_caches(ids)
+
+    def batches(split):
+        return bucket_by_length(split, length=lambda ids, label: tf.shape(ids)[0],
+                                batch_size=batch_size, max_length=sequence_length
+                                ).prefetch(tf.data.AUTOTUNE)
+
+    return TaskData(train=batches(ids["train"].shuffle(shuffle_buffer, seed=seed)),
+                    validation=batches(ids["validation"]), test=batches(ids["test"]),
+                    vectorizers={"text": vectorize}, labels=names,
+                    train_examples=sizes["train"])
+
+
+def _tfds_examples(dataset, data_dir, manual_dir, validation_fraction):
+    builder = find_builder(dataset, data_dir=data_dir, suggestions=DATASETS)
+    features = builder.info.features
+    fields = next((f for f in TEXT_FIELDS if all(name in features for name in f)), TEXT_FIELDS[0])
+    require_features(builder, *fields, "label", task="a text classifier")
+    if not isinstance(features["label"], tfds.features.ClassLabel):
+        raise ValueError(f"dataset {dataset!r}: a text classifier needs a class label 'label'")
+    prepare(builder, manual_dir=manual_dir)
+
+    def text_and_label(example):
+        text = tf.strings.join([example[name] for name in fields], separator=" ")
+        return text, tf.cast(example["label"], tf.int64)
+
+    splits = standard_splits(builder, validation_fraction=validation_fraction)
+    return ({name: split.map(text_and_label, num_parallel_calls=tf.data.AUTOTUNE)
+             for name, split in splits.items()}, list(features["label"].names))

@@ -1,0 +1,62 @@
+"""Language-model data: windows of ids, each paired with the same window shifted by one."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from zoo.data import files
+from zoo.data.sources import find_builder, prepare, require_features, standard_splits
+from zoo.data.task import TaskData
+from zoo.data.text import char_vectorizer, fill_caches, word_vectorizer
+from zoo.models.common import check_choice, check_int
+
+LEVELS = ("char", "word")
+DATASETS = ("tiny_shakespeare",)
+
+
+def language_model_data(*, dataset: str = "tiny_shakespeare", level: str = "char",
+                        vocab_size: int, sequence_length: int, batch_size: int,
+                        data_dir=None, manual_dir=None, train_file=None, eval_file=None,
+                        seed: int = 0, shuffle_buffer: int = 10000) -> TaskData:
+    """Next-token windows: inputs ``ids[i:i+L]``, targets ``ids[i+1:i+L+1]``, for i = 0, L, 2L...
+
+    Reads the ``text`` feature of a tfds ``dataset`` (one long text per split for
+    tiny_shakespeare) or a UTF-8 ``train_file`` (and ``eval_file``). ``level="char"``
+    keeps every character as written; ``"word"`` lowercases and sets punctuation
+    apart. The vocabulary (at most ``vocab_size``, padding and out-of-vocabulary
+    included) comes from the train split only. Elements: ``(int64 [B, L], int64
+    [B, L])``; training batches are shuffled and all full.
+    """
+    check_choice("level", level, LEVELS)
+    check_int("vocab_size", vocab_size, 3)
+    check_int("sequence_length", sequence_length, 1)
+    check_int("batch_size", batch_size, 1)
+    files.check_pairing(train_file, eval_file)
+    if train_file is not None:
+        texts = files.text_splits(train_file, eval_file)
+    else:
+        builder = find_builder(dataset, data_dir=data_dir, suggestions=DATASETS)
+        require_features(builder, "text", task="a language model")
+        prepare(builder, manual_dir=manual_dir)
+        texts = {name: split.map(lambda example: example["text"])
+                 for name, split in standard_splits(builder).items()}
+
+    make_vectorizer = char_vectorizer if level == "char" else word_vectorizer
+    vectorize = make_vectorizer(vocab_size, texts["train"])
+
+    def windows(ids):
+        n = tf.maximum(tf.size(ids) - 1, 0) // sequence_length
+        inputs = tf.reshape(ids[:n * sequence_length], [n, sequence_length])
+        targets = tf.reshape(ids[1:n * sequence_length + 1], [n, sequence_length])
+        return tf.data.Dataset.from_tensor_slices((inputs, targets))
+
+    pairs = {name: split.map(vectorize, num_parallel_calls=tf.data.AUTOTUNE)
+             .flat_map(windows).cache() for name, split in texts.items()}
+    sizes = fill_caches(pairs)
+    train = (pairs["train"].shuffle(shuffle_buffer, seed=seed)
+             .batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE))
+    validation, test = (pairs[name].batch(batch_size).prefetch(tf.data.AUTOTUNE)
+                        for name in ("validation", "test"))
+    return TaskData(train=train, validation=validation, test=test,
+                    vectorizers={"text": vectorize}, level=level,
+                    train_examples=sizes["train"])

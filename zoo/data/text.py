@@ -1,0 +1,81 @@
+"""Text to ids: the standardization exports reproduce, vectorizers, and length buckets."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+# Marks of the chatbot's target sequences; the standardization keeps them whole.
+START, END = "[start]", "[end]"
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+def lower_and_split_punctuation(text):
+    """Lowercase and set punctuation apart, so each mark is a token of its own.
+
+    Apostrophes inside words (``don't``, ``o'er``; curly ones made straight) and
+    square-bracketed marks (``[start]``, ``[end]``) stay whole. Pure TensorFlow,
+    so it runs inside the ``TextVectorization`` layer of an export as in training.
+    """
+    text = tf.strings.lower(text, encoding="utf-8")
+    text = tf.strings.regex_replace(text, "[\u2018\u2019]", "'")
+    text = tf.strings.regex_replace(text, r"([^\pL\pN\pM\s\[\]'])", r" \1 ")
+    text = tf.strings.regex_replace(text, r"(^|\s)'", r"\1' ")
+    return tf.strings.regex_replace(text, r"'(\s|$)", r" '\1")
+
+
+def word_vectorizer(vocab_size: int, texts, *, standardize=lower_and_split_punctuation,
+                    reserved=()):
+    """A ``TextVectorization`` over words, its vocabulary (at most ``vocab_size``) from ``texts``.
+
+    ``reserved`` tokens take the ids right after padding (0) and out-of-vocabulary
+    (1), in order, whether or not they occur in ``texts``.
+    """
+    layer = keras.layers.TextVectorization(max_tokens=vocab_size, standardize=standardize)
+    layer.adapt(texts.batch(1024))
+    if reserved:
+        found = [t for t in layer.get_vocabulary(include_special_tokens=False) if t not in reserved]
+        layer.set_vocabulary(list(reserved) + found[: max(vocab_size - 2 - len(reserved), 0)])
+    return layer
+
+
+def char_vectorizer(vocab_size: int, texts):
+    """A ``TextVectorization`` over characters, as written (no standardization)."""
+    layer = keras.layers.TextVectorization(max_tokens=vocab_size, standardize=None,
+                                           split="character")
+    layer.adapt(texts.batch(1024))
+    return layer
+
+
+def nonempty(*sequences):
+    """A predicate for ``Dataset.filter``: true when every id sequence has a token.
+
+    A zero-length sequence gives a fully masked row, which cuDNN kernels reject.
+    """
+    return tf.reduce_all([tf.size(s) > 0 for s in sequences])
+
+
+def fill_caches(splits: dict) -> dict:
+    """Read each cached split once and return its number of elements.
+
+    Once a cache is complete, every later read, whole or partial (``take``),
+    reuses the ids instead of vectorizing again.
+    """
+    return {name: int(split.reduce(tf.constant(0, tf.int64), lambda n, _: n + 1))
+            for name, split in splits.items()}
+
+
+def bucket_by_length(dataset, *, length, batch_size: int, max_length: int):
+    """Batch elements of similar ``length(element)`` together, right-padded with 0.
+
+    Bucket bounds are the powers of two below ``max_length``, and ``max_length``
+    itself (so truncated texts share batches). Each batch is as long as its longest
+    element: short texts are not padded to the longest one overall.
+    """
+    boundaries = [2 ** k for k in range(2, max_length.bit_length()) if 2 ** k < max_length]
+    boundaries.append(max_length)
+    return dataset.bucket_by_sequence_length(
+        element_length_func=length,
+        bucket_boundaries=boundaries,
+        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+    )
