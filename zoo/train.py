@@ -195,12 +195,14 @@ def run(config: RecipeConfig) -> dict:
     with strategy.scope():
         model = __import__("zoo").build(config.model, **settings)
 
-    train, validation = task_data.train, task_data.validation
-    if config.max_steps:
-        train, validation = train.take(config.max_steps), validation.take(config.max_steps)
+    train, validation, steps = task_data.train, task_data.validation, None
+    if config.max_steps:  # an epoch becomes max_steps batches of a repeating stream
+        train, validation = train.repeat(), validation.take(config.max_steps)
+        steps = config.max_steps
     monitor, mode = _monitor(card.task)
     started = time.perf_counter()
     history = model.fit(train, validation_data=validation, epochs=config.epochs,
+                        steps_per_epoch=steps, shuffle=False,  # tf.data already shuffles
                         callbacks=callbacks(config, monitor, mode), verbose=config.verbose)
     wall = time.perf_counter() - started
     if model.stop_training and any(math.isnan(v) for v in history.history.get("loss", [])):
@@ -212,13 +214,14 @@ def run(config: RecipeConfig) -> dict:
     test_metrics = model.evaluate(test, verbose=0, return_dict=True)
     test_metrics = _task_metrics(card.task, test_metrics, model, task_data, config)
     epochs_run = len(history.history.get("loss", []))
-    examples = _count_examples(train) * epochs_run
+    examples = _count_examples(train.take(steps) if steps else train) * epochs_run
     metrics = {
         "model": config.model,
         "config": dataclasses.asdict(config),
         "settings": settings,
         "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
         "epochs_run": epochs_run,
+        "epochs": [epoch + 1 for epoch in history.epoch],  # after --resume, starts past 1
         "test": test_metrics,
         "wall_seconds": wall,
         "examples_per_second": examples / wall if wall else None,

@@ -1,0 +1,144 @@
+"""Every recipe end to end for a few steps: data in, metrics, curves and an export out."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mock_datasets import ag_news_example, dialogue_example, imdb_example, mock_tfds
+from recipes.chatbot import ChatbotRecipe
+from recipes.next_word_rnn import NextWordRNNRecipe
+from recipes.sentiment_lstm import SentimentLSTMRecipe
+from recipes.stacked_lstm import StackedLSTMRecipe
+from recipes.topic_gru import TopicGRURecipe
+from zoo import train
+
+TINY = dict(epochs=1, max_steps=2, batch_size=8, units=8, embedding_dim=8, verbose=0)
+
+
+def run_recipe(recipe, tmp_path, **settings):
+    config = recipe(run_dir=str(tmp_path / "run"), export_dir=str(tmp_path / "exports"),
+                    **{**TINY, **settings})
+    metrics = train.run(config)
+    run_dir = tmp_path / "run"
+    written = json.loads((run_dir / "metrics.json").read_text())
+    assert written["test"] == metrics["test"]
+    assert written["config"]["model"] == config.model
+    assert written["epochs"] == [1] and written["wall_seconds"] > 0
+    assert written["examples_per_second"] > 0 and "CPU" in written["hardware"]
+    assert all(len(v) == 1 for v in written["history"].values())
+    assert (run_dir / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert json.loads((run_dir / "config.json").read_text())["epochs"] == 1
+    assert (tmp_path / "exports" / config.model / "1" / "saved_model.pb").is_file()
+    return metrics["test"]
+
+
+@pytest.mark.parametrize("recipe", [StackedLSTMRecipe, NextWordRNNRecipe])
+def test_language_model_recipes_on_real_tiny_shakespeare(recipe, shakespeare_dirs, tmp_path):
+    data_dir, _ = shakespeare_dirs
+    test = run_recipe(recipe, tmp_path, data_dir=str(data_dir), sequence_length=20,
+                      vocab_size=500)
+    assert {"loss", "perplexity", "accuracy", "top5_accuracy"} <= set(test)
+    assert test["perplexity"] == pytest.approx(2.718281828 ** test["loss"], rel=1e-6)
+
+
+def test_sentiment_recipe_on_mocked_imdb(tmp_path):
+    with mock_tfds(tmp_path / "tfds", "imdb_reviews", {"train": 40, "test": 16}, imdb_example):
+        test = run_recipe(SentimentLSTMRecipe, tmp_path, vocab_size=200)
+    assert 0 <= test["accuracy"] <= 1
+
+
+def test_topic_recipe_on_mocked_ag_news(tmp_path):
+    with mock_tfds(tmp_path / "tfds", "ag_news_subset", {"train": 40, "test": 16},
+                   ag_news_example):
+        test = run_recipe(TopicGRURecipe, tmp_path, vocab_size=200)
+    assert 0 <= test["accuracy"] <= 1
+
+
+def test_chatbot_recipe_on_mocked_schema_guided_dialogue(tmp_path):
+    with mock_tfds(tmp_path / "tfds", "schema_guided_dialogue",
+                   {"train": 30, "dev": 10, "test": 10}, dialogue_example):
+        test = run_recipe(ChatbotRecipe, tmp_path, source_vocab_size=200,
+                          target_vocab_size=200)
+    assert {"token_accuracy", "bleu", "loss"} <= set(test)
+
+
+def test_chatbot_recipe_on_real_chatterbot(chatterbot_dir, tmp_path):
+    test = run_recipe(ChatbotRecipe, tmp_path, dataset="chatterbot", data_dir=str(chatterbot_dir))
+    assert 0 <= test["bleu"] <= 100
+
+
+# --- command line ----------------------------------------------------------------------------
+
+
+def zoo_command(*args, **kwargs):
+    return subprocess.run([sys.executable, "-m", "zoo.cli", *args], capture_output=True,
+                          text=True, **kwargs)
+
+
+def test_zoo_train_from_the_command_line(shakespeare_dirs, tmp_path):
+    data_dir, _ = shakespeare_dirs
+    result = zoo_command("train", "stacked_lstm", "--data-dir", str(data_dir), "--epochs", "1",
+                         "--max-steps", "2", "--units", "8", "--sequence-length", "16",
+                         "--run-dir", str(tmp_path / "run"), "--no-export", "--verbose", "0")
+    assert result.returncode == 0, result.stderr
+    assert "strategy:" in result.stdout and "test: " in result.stdout
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["settings"]["units"] == 8
+
+
+def test_recipe_flags_are_validated_before_training(tmp_path):
+    result = zoo_command("train", "topic_gru", "--epochs", "0")
+    assert result.returncode == 2 and "epochs=0" in result.stderr
+    result = zoo_command("train", "topic_gru", "--units", "0", "--train-file",
+                         str(tmp_path / "missing.csv"))
+    assert result.returncode == 2 and "train_file=" in result.stderr
+    result = zoo_command("train", "topic_grux")
+    assert result.returncode == 2 and "topic_gru" in result.stderr
+
+
+def test_recipe_module_runs_as_a_script():
+    result = subprocess.run([sys.executable, "-m", "recipes.sentiment_lstm", "--help"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0 and "--early-stopping-patience" in result.stdout
+
+
+def test_missing_dataset_fails_fast_saying_what_to_place_where(tmp_path):
+    started = time.monotonic()
+    result = zoo_command("train", "stacked_lstm", "--data-dir", str(tmp_path / "empty"),
+                         "--run-dir", str(tmp_path / "run"), timeout=60)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 2
+    assert "input.txt" in result.stderr and "manual" in result.stderr
+    assert elapsed < 10 + 8  # the 10 s budget, plus TensorFlow's import in a fresh process
+
+
+# --- resume ----------------------------------------------------------------------------------
+
+
+def test_a_killed_run_resumes_from_the_next_epoch(shakespeare_dirs, tmp_path):
+    data_dir, _ = shakespeare_dirs
+    args = ["train", "stacked_lstm", "--data-dir", str(data_dir), "--epochs", "4",
+            "--max-steps", "15", "--units", "16", "--sequence-length", "32", "--batch-size",
+            "16", "--run-dir", str(tmp_path / "run"), "--no-export", "--verbose", "0",
+            "--early-stopping-patience", "10"]
+    backup = tmp_path / "run" / "backup" / "training_metadata.json"
+    first = subprocess.Popen([sys.executable, "-m", "zoo.cli", *args])
+    deadline = time.monotonic() + 240
+    while not backup.exists() and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait()
+    assert backup.exists(), "the first epoch never finished"
+    assert not (tmp_path / "run" / "metrics.json").exists()
+
+    result = zoo_command(*args, "--resume")
+    assert result.returncode == 0, result.stderr
+    epochs = json.loads((tmp_path / "run" / "metrics.json").read_text())["epochs"]
+    assert epochs[0] >= 2 and epochs[-1] == 4  # continued, not restarted
