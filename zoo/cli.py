@@ -75,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8501)
     p.add_argument("--poll-seconds", type=float, default=2.0,
                    help="how often to look for new versions")
+    p.add_argument("--max-body-bytes", type=int, default=10 * 2**20,
+                   help="larger request bodies are refused with 413")
     p.set_defaults(func=_serve_command("cli_serve"))
     return parser
 

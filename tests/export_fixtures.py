@@ -1,0 +1,87 @@
+"""Tiny untrained models of every kind, with adapted vectorizers, exported once per session.
+
+Shared by test_export.py and test_serve.py (``exports(tmp_path_factory)`` caches per process).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+SENTENCES = [
+    "the cat sat on the mat",
+    "a dog ran far away from the house",
+    "i loved this movie, what a great story",
+    "terrible film with bad acting",
+    "what a great day to walk the dog",
+]
+REPLIES = ["hello there", "i like the cat", "that is a great story", "go away", "good day"]
+MAX_LENGTH = {"classifier": 16, "word_lm": 16, "char_lm": 32, "chatbot": 8}
+NAMES = {"classifier": "sentiment_lstm", "word_lm": "next_word_rnn", "char_lm": "stacked_lstm",
+         "chatbot": "chatbot"}
+LABELS = ["negative", "positive"]
+
+
+@dataclasses.dataclass
+class Made:
+    kind: str
+    name: str
+    model: object
+    settings: dict
+    vectorizers: dict
+    labels: list | None = None
+
+
+def vectorizer(texts, **kwargs):
+    import keras
+
+    layer = keras.layers.TextVectorization(**kwargs)
+    layer.adapt(texts)
+    return layer
+
+
+def make(kind: str, use_cudnn="auto", seed: int = 0) -> Made:
+    """A tiny model of ``kind`` (classifier, word_lm, char_lm, chatbot) and its vectorizers."""
+    import keras
+
+    import zoo
+
+    keras.utils.set_random_seed(seed)
+    name, labels = NAMES[kind], None
+    if kind == "chatbot":
+        target = vectorizer([f"[start] {r} [end]" for r in REPLIES], standardize="lower")
+        vectorizers = {"source": vectorizer(SENTENCES), "target": target}
+        settings = dict(units=8, embedding_dim=8,
+                        source_vocab_size=vectorizers["source"].vocabulary_size(),
+                        target_vocab_size=target.vocabulary_size())
+    else:
+        kwargs = dict(split="character", standardize=None) if kind == "char_lm" else {}
+        vectorizers = {"text": vectorizer(SENTENCES, **kwargs)}
+        settings = dict(units=8, embedding_dim=8, vocab_size=vectorizers["text"].vocabulary_size())
+        if kind == "classifier":
+            labels = LABELS
+    model = zoo.build(name, **settings, use_cudnn=use_cudnn)
+    return Made(kind, name, model, settings, vectorizers, labels)
+
+
+def export(made: Made, base_dir, **kwargs) -> Path:
+    from zoo.export import export_model
+
+    kwargs.setdefault("max_length", MAX_LENGTH[made.kind])
+    return export_model(made.model, name=made.name, settings=made.settings,
+                        vectorizers=made.vectorizers, labels=made.labels, base_dir=base_dir,
+                        config={"note": "tiny test export"}, metrics={"test": {"loss": 1.0}},
+                        **kwargs)
+
+
+_SESSION: dict = {}
+
+
+def exports(tmp_path_factory) -> dict[str, tuple[Made, Path]]:
+    """``{kind: (made, version directory)}`` for every kind, made once per process."""
+    if not _SESSION:
+        base = tmp_path_factory.mktemp("exports")
+        for kind in NAMES:
+            made = make(kind)
+            _SESSION[kind] = (made, export(made, base))
+    return _SESSION

@@ -1,0 +1,320 @@
+"""Loading exports, the zoo commands, and the TF Serving REST server on loopback."""
+
+import io
+import json
+import shutil
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+import export_fixtures as fx
+
+tf = pytest.importorskip("tensorflow")
+httpx = pytest.importorskip("httpx")
+uvicorn = pytest.importorskip("uvicorn")
+
+import zoo  # noqa: E402
+from zoo import serve  # noqa: E402
+from zoo.cli import main  # noqa: E402
+
+MAX_BODY = 2**20
+
+
+@pytest.fixture(scope="session")
+def exported(tmp_path_factory):
+    return fx.exports(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def predictors(exported):
+    return {kind: serve.load(path) for kind, (_, path) in exported.items()}
+
+
+# ---------------------------------------------------------------- load and Predictor
+
+
+def test_load_picks_the_highest_version_and_ignores_partial_ones(exported, tmp_path):
+    path = exported["classifier"][1]
+    for version in ("1", "3"):
+        shutil.copytree(path, tmp_path / "m" / version)
+    (tmp_path / "m" / ".4.partial-x").mkdir()
+    predictor = zoo.load(tmp_path / "m")
+    assert predictor.version == 3 and predictor.task == "text-classification"
+    assert zoo.load(tmp_path / "m" / "1").version == 1
+    assert predictor.card["name"] == "sentiment_lstm"
+    assert predictor.metadata["labels"] == fx.LABELS
+    assert predictor.metadata["config"]["max_length"] == fx.MAX_LENGTH["classifier"]
+
+
+def test_load_says_what_is_wrong(exported, tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        serve.load(tmp_path / "nothing")
+    (tmp_path / "empty" / ".1.partial").mkdir(parents=True)
+    with pytest.raises(FileNotFoundError, match="no version"):
+        serve.load(tmp_path / "empty")
+    broken = tmp_path / "broken" / "1"
+    shutil.copytree(exported["classifier"][1], broken)
+    shutil.rmtree(broken / "variables")
+    with pytest.raises(FileNotFoundError, match="variables"):
+        serve.load(tmp_path / "broken")
+    foreign = tmp_path / "foreign" / "1"
+    module = tf.Module()
+    module.v = tf.Variable(1.0)
+    module.f = tf.function(lambda x: x * module.v, input_signature=[tf.TensorSpec([None])])
+    tf.saved_model.save(module, str(foreign))
+    with pytest.raises(ValueError, match="not a zoo export"):
+        serve.load(foreign)
+
+
+def test_predictor_conveniences(predictors):
+    out = predictors["classifier"].predict(["a great story", ""])
+    assert set(out) == {"label", "class_id", "probabilities"}
+    assert out["label"].tolist()[0] in fx.LABELS and out["probabilities"].shape == (2, 2)
+
+    lm = predictors["word_lm"]
+    words = lm.next_words("the cat", k=3)
+    assert len(words) == 3 and all(isinstance(w, str) and 0 < p < 1 for w, p in words)
+    text = lm.generate("the cat", max_length=4, temperature=0.8, seed=5)
+    assert text.startswith("the cat ") and len(text.split()) == 6
+    assert lm.generate(["the cat"], max_length=4, temperature=0.8, seed=5) == [text]
+    assert len(lm.generate("the", seed=1).split()) == 1 + 100  # the export's defaults
+
+    bot = predictors["chatbot"]
+    assert bot.reply("the cat") == bot.reply("the cat", beam_width=1)
+    assert isinstance(bot.reply("the cat", beam_width=3), str)
+    assert bot.reply("hi", temperature=1.0, seed=2) == bot.reply("hi", temperature=1.0, seed=2)
+
+
+def test_predictor_rejects_bad_calls(predictors):
+    with pytest.raises(ValueError, match="language-modeling"):
+        predictors["classifier"].generate("hi")
+    with pytest.raises(ValueError, match="dialogue"):
+        predictors["word_lm"].reply("hi")
+    with pytest.raises(ValueError, match="not both"):
+        predictors["chatbot"].reply("hi", temperature=1.0, beam_width=2)
+    with pytest.raises(ValueError, match=r"beam_width must be an integer in \[1, 16\]"):
+        predictors["chatbot"].reply("hi", beam_width=0)
+    with pytest.raises(ValueError, match="must be a string"):
+        predictors["classifier"].predict([1, 2])
+    with pytest.raises(ValueError, match="unknown signature"):
+        predictors["classifier"].run("generate", {"prompt": ["x"]})
+
+
+# ---------------------------------------------------------------- the zoo commands
+
+
+def test_cli_predict_generate_chat(exported, monkeypatch, capsys):
+    assert main(["predict", str(exported["classifier"][1]), "a great story", ""]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["text"] for r in rows] == ["a great story", ""]
+    assert all(r["label"] in fx.LABELS and len(r["probabilities"]) == 2 for r in rows)
+
+    assert main(["generate", str(exported["char_lm"][1]), "the c", "--max-length", "7",
+                 "--temperature", "0"]) == 0
+    line = capsys.readouterr().out.rstrip("\n")
+    assert line.startswith("the c") and len(line) == len("the c") + 7
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("the cat sat\n\nwhat a great day\n"))
+    assert main(["chat", str(exported["chatbot"][1])]) == 0
+    replies = capsys.readouterr().out.splitlines()
+    bot = serve.load(exported["chatbot"][1])
+    assert replies == [bot.reply("the cat sat"), bot.reply(""), bot.reply("what a great day")]
+
+
+def test_cli_reports_errors(exported, tmp_path, capsys):
+    assert main(["predict", str(tmp_path / "missing"), "hi"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["generate", str(exported["classifier"][1]), "hi"]) == 2
+    assert "language-modeling" in capsys.readouterr().err
+
+
+def test_cli_serve_passes_its_settings(monkeypatch, tmp_path):
+    seen = {}
+    monkeypatch.setattr(serve, "serve", lambda root, **kw: seen.update(root=root, **kw))
+    assert main(["serve", str(tmp_path), "--port", "9000", "--poll-seconds", "0.5",
+                 "--max-body-bytes", "100"]) == 0
+    assert seen == {"root": str(tmp_path), "host": "127.0.0.1", "port": 9000,
+                    "poll_seconds": 0.5, "max_body_bytes": 100}
+
+
+# ---------------------------------------------------------------- the REST server
+
+
+@pytest.fixture(scope="module")
+def served(exported, tmp_path_factory):
+    """A live server on 127.0.0.1 over copies of three exports; yields (client, root)."""
+    root = tmp_path_factory.mktemp("served")
+    for kind in ("classifier", "word_lm", "chatbot"):
+        made, path = exported[kind]
+        shutil.copytree(path, root / made.name / "1")
+    app = serve.make_app(root, poll_seconds=0.2, max_body_bytes=MAX_BODY)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+        yield client, root
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def predict(client, model, payload, version=None):
+    path = f"/v1/models/{model}" + (f"/versions/{version}" if version else "") + ":predict"
+    body = payload if isinstance(payload, bytes) else json.dumps(payload)
+    return client.post(path, content=body, headers={"Content-Type": "application/json"})
+
+
+def test_predict_with_instances_and_inputs(served):
+    client, _ = served
+    rows = predict(client, "sentiment_lstm", {"instances": ["a great story", "bad acting"]})
+    assert rows.status_code == 200, rows.text
+    predictions = rows.json()["predictions"]
+    assert len(predictions) == 2 and predictions[0]["label"] in fx.LABELS
+    assert set(predictions[0]) == {"label", "class_id", "probabilities"}
+    columns = predict(client, "sentiment_lstm",
+                      {"inputs": {"text": ["a great story", "bad acting"]}}, version=1)
+    assert columns.status_code == 200
+    assert columns.json()["outputs"]["probabilities"] == [p["probabilities"] for p in predictions]
+    objects = predict(client, "sentiment_lstm", {"instances": [{"text": "a great story"}]})
+    assert objects.json()["predictions"][0] == predictions[0]
+
+    reply = predict(client, "chatbot", {"instances": ["the cat sat"]})
+    assert reply.status_code == 200 and isinstance(reply.json()["predictions"][0], str)
+    beam = predict(client, "chatbot", {"signature_name": "reply_beam",
+                                       "inputs": {"text": ["the cat sat"], "beam_width": 1}})
+    assert beam.json() == {"outputs": reply.json()["predictions"]}
+
+
+def test_scalar_inputs_take_defaults_and_must_agree(served):
+    client, _ = served
+    body = {"signature_name": "generate",
+            "inputs": {"prompt": ["the cat"], "max_length": 3, "temperature": 0.5, "seed": 4}}
+    first = predict(client, "next_word_rnn", body)
+    assert first.status_code == 200, first.text
+    assert first.json() == predict(client, "next_word_rnn", body).json()
+    assert len(first.json()["outputs"]["continuation"][0].split()) == 3
+    rows = predict(client, "next_word_rnn", {"signature_name": "generate", "instances": [
+        {"prompt": "the cat", "max_length": 3, "temperature": 0.5, "seed": 4}]})
+    assert rows.json()["predictions"][0]["text"] == first.json()["outputs"]["text"][0]
+    defaults = predict(client, "next_word_rnn", {"signature_name": "next_words",
+                                                 "instances": ["the cat", "a dog"]})
+    assert [len(p["tokens"]) for p in defaults.json()["predictions"]] == [5, 5]
+    clash = predict(client, "next_word_rnn", {"signature_name": "next_words", "instances": [
+        {"text": "a", "k": 2}, {"text": "b", "k": 3}]})
+    assert clash.status_code == 400 and "same in every instance" in clash.json()["error"]
+
+
+def test_status_and_metadata(served):
+    client, _ = served
+    status = client.get("/v1/models/chatbot")
+    assert status.status_code == 200
+    assert status.json() == {"model_version_status": [{
+        "version": "1", "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}]}
+    assert client.get("/v1/models/chatbot/versions/1").json() == status.json()
+    meta = client.get("/v1/models/next_word_rnn/metadata").json()
+    assert meta["model_spec"] == {"name": "next_word_rnn", "signature_name": "", "version": "1"}
+    defs = meta["metadata"]["signature_def"]["signature_def"]
+    assert set(defs) == {"serving_default", "next_words", "generate"}
+    assert defs["generate"]["inputs"]["prompt"]["dtype"] == "DT_STRING"
+    assert defs["generate"]["method_name"] == "tensorflow/serving/predict"
+    assert client.get("/v1/models/chatbot/versions/1/metadata").status_code == 200
+
+
+def test_bad_requests_get_4xx_and_the_server_keeps_serving(served):
+    client, _ = served
+    cases = [
+        (b'{"instances": ["unterminated', 400, "not valid JSON"),
+        ({"instance": ["x"]}, 400, "unknown field"),
+        ({"instances": ["x"], "inputs": ["x"]}, 400, "exactly one"),
+        (["x"], 400, "JSON object"),
+        ({"instances": [1, 2]}, 400, "must be a string"),
+        ({"instances": [None]}, 400, "must be a string"),
+        ({"instances": []}, 400, "non-empty"),
+        ({"instances": "x"}, 400, "non-empty list"),
+        ({"inputs": {"txt": ["x"]}}, 400, "unknown input"),
+        ({"instances": ["\ud800"]}, 400, "Unicode"),
+        (b'{"instances": ["caf\xe9"]}', 400, "UTF-8"),
+        ({"signature_name": "nope", "instances": ["x"]}, 400, "unknown signature"),
+        ({"signature_name": 3, "instances": ["x"]}, 400, "unknown signature"),
+        (b'{"instances": ["' + b"x" * MAX_BODY + b'"]}', 413, "exceeds"),
+    ]
+    for payload, status, message in cases:
+        response = predict(client, "sentiment_lstm", payload)
+        assert response.status_code == status, (str(payload)[:200], response.text)
+        assert message in response.json()["error"], response.json()
+
+    chunked = client.post("/v1/models/sentiment_lstm:predict",  # no Content-Length
+                          content=iter([b'{"instances": ["'] + [b"x" * 65536] * 20 + [b'"]}']))
+    assert chunked.status_code == 413 and "exceeds" in chunked.json()["error"]
+
+    generate = {"signature_name": "generate", "inputs": {"prompt": ["a"], "temperature": -1}}
+    response = predict(client, "next_word_rnn", generate)
+    assert response.status_code == 400 and "temperature" in response.json()["error"]
+    response = predict(client, "chatbot", {"signature_name": "reply_beam",
+                                           "inputs": {"text": ["a"], "beam_width": 99}})
+    assert response.status_code == 400 and "beam_width" in response.json()["error"]
+
+    assert predict(client, "nope", {"instances": ["x"]}).status_code == 404
+    assert predict(client, "chatbot", {"instances": ["x"]}, version=9).status_code == 404
+    assert client.get("/v1/models/nope").status_code == 404
+    assert "error" in client.get("/v1/models/nope/metadata").json()
+    assert client.get("/v1/models/chatbot:predict").status_code == 405
+    assert client.post("/v1/models/chatbot:classify", content=b"{}").status_code == 400
+    assert client.get("/v1/models/chatbot/versions/x").status_code == 404
+    assert client.get("/v2/anything").json() == {"error": "Not Found"}
+
+    answered = predict(client, "sentiment_lstm", {"instances": ["", "x" * 100_000,
+                                                                "great " * 20_000]})
+    assert answered.status_code == 200 and len(answered.json()["predictions"]) == 3
+    assert predict(client, "chatbot", {"instances": [""]}).status_code == 200
+    assert client.get("/v1/models/sentiment_lstm").status_code == 200
+
+
+def test_concurrent_requests(served):
+    client, _ = served
+    with ThreadPoolExecutor(8) as pool:
+        responses = list(pool.map(
+            lambda i: predict(client, "chatbot" if i % 2 else "sentiment_lstm",
+                              {"instances": [f"request {i}"]}), range(16)))
+    assert [r.status_code for r in responses] == [200] * 16
+
+
+def test_new_versions_are_served_and_broken_ones_skipped(served, exported, caplog):
+    client, root = served
+    made, path = exported["chatbot"]
+    broken = root / made.name / "5"
+    shutil.copytree(path, broken)
+    (broken / "saved_model.pb").write_bytes(b"not a protocol buffer")
+    new = fx.export(exported["classifier"][0], root)  # a real export into the served directory
+    assert new.name == "2"
+
+    def versions(name):
+        return {s["version"]: s["state"] for s in
+                client.get(f"/v1/models/{name}").json()["model_version_status"]}
+
+    deadline = time.monotonic() + 60
+    while (versions("sentiment_lstm") != {"1": "AVAILABLE", "2": "AVAILABLE"}
+           or "5" not in versions("chatbot")):
+        assert time.monotonic() < deadline, (versions("sentiment_lstm"), versions("chatbot"))
+        time.sleep(0.1)
+    assert versions("chatbot") == {"1": "AVAILABLE", "5": "END"}
+    assert any(f"skipping {broken}" in r.getMessage() for r in caplog.records)
+    failed = client.get("/v1/models/chatbot/versions/5").json()["model_version_status"][0]
+    assert failed["status"]["error_code"] == "UNKNOWN" and failed["status"]["error_message"]
+    assert predict(client, "sentiment_lstm", {"instances": ["x"]}, version=2).status_code == 200
+    assert predict(client, "chatbot", {"instances": ["x"]}).status_code == 200  # version 1
+    assert predict(client, "chatbot", {"instances": ["x"]}, version=5).status_code == 404
+    meta = client.get("/v1/models/sentiment_lstm/metadata").json()
+    assert meta["model_spec"]["version"] == "2"
+
+    shutil.copyfile(path / "saved_model.pb", broken / "saved_model.pb")  # repaired in place
+    while versions("chatbot") != {"1": "AVAILABLE", "5": "AVAILABLE"}:
+        assert time.monotonic() < deadline + 60, versions("chatbot")
+        time.sleep(0.1)
+    assert predict(client, "chatbot", {"instances": ["x"]}, version=5).status_code == 200
