@@ -1,0 +1,1 @@
+"""Measured comparisons; each prints ratios against its baseline."""
