@@ -16,13 +16,13 @@ class NextWordRNNRecipe(RecipeConfig):
     vocab_size: int = 8000
     sequence_length: int = 32
     batch_size: int = 64
-    epochs: int = 10
+    epochs: int = 15
     embedding_dim: int = 128
     units: int = 256
     num_layers: int = 1
-    dropout: float = 0.2
+    dropout: float = 0.3
     cell: str = "simple_rnn"
-    learning_rate: float = 2e-3
+    learning_rate: float = 5e-3
     clipnorm: float = 1.0
 
 

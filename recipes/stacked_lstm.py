@@ -13,16 +13,16 @@ class StackedLSTMRecipe(RecipeConfig):
     model: str = "stacked_lstm"
     dataset: str = "tiny_shakespeare"
     level: str = "char"
-    vocab_size: int = 100
+    vocab_size: int = 67
     sequence_length: int = 100
-    batch_size: int = 64
-    epochs: int = 20
+    batch_size: int = 128
+    epochs: int = 14
     embedding_dim: int = 64
     units: int = 384
     num_layers: int = 2
-    dropout: float = 0.2
+    dropout: float = 0.15
     cell: str = "lstm"
-    learning_rate: float = 2e-3
+    learning_rate: float = 3e-3
     clipnorm: float = 1.0
 
 

@@ -77,8 +77,8 @@ NEXT_WORD_RNN_CARD = ModelCard(
 
 @register_model(NEXT_WORD_RNN_CARD)
 def build_next_word_rnn(*, vocab_size: int = 8000, embedding_dim: int = 128, units: int = 256,
-                        num_layers: int = 1, dropout: float = 0.2, cell: str = "simple_rnn",
-                        learning_rate: float = 2e-3, clipnorm: float | None = 1.0,
+                        num_layers: int = 1, dropout: float = 0.3, cell: str = "simple_rnn",
+                        learning_rate: float = 5e-3, clipnorm: float | None = 1.0,
                         compile: bool = True, use_cudnn="auto"):
     """Word-level next-word predictor: Embedding -> SimpleRNN x num_layers -> softmax.
 
@@ -106,8 +106,8 @@ STACKED_LSTM_CARD = ModelCard(
 
 @register_model(STACKED_LSTM_CARD)
 def build_stacked_lstm(*, vocab_size: int = 67, embedding_dim: int = 64, units: int = 384,
-                       num_layers: int = 2, dropout: float = 0.2, cell: str = "lstm",
-                       learning_rate: float = 2e-3, clipnorm: float | None = 1.0,
+                       num_layers: int = 2, dropout: float = 0.15, cell: str = "lstm",
+                       learning_rate: float = 3e-3, clipnorm: float | None = 1.0,
                        compile: bool = True, use_cudnn="auto"):
     """Character-level language model: two or more stacked LSTMs with dropout between.
 
