@@ -253,7 +253,8 @@ class ModelStore:
 
     ``root`` holds model directories (``root/<name>/<version>/``) or is one itself.
     A version that fails to load is logged and skipped, and tried again only when one of
-    its files changes; dot-prefixed directories (exports in progress) are never looked at.
+    its files changes; a model directory without versions is logged once and skipped;
+    dot-prefixed directories (exports in progress) are never looked at.
     """
 
     def __init__(self, root):
@@ -262,15 +263,22 @@ class ModelStore:
             raise FileNotFoundError(f"{self.root} is not a directory")
         self._models: dict[str, dict[int, Predictor]] = {}
         self._broken: dict[tuple[str, int], tuple[list, str]] = {}
+        self._empty: set[str] = set()  # model directories without versions, logged once
         self._lock = threading.Lock()
 
     def refresh(self):
         """Load versions that appeared, forget those that went."""
         with self._lock:
-            models, broken = {}, {}
+            models, broken, empty = {}, {}, set()
             for name, model_dir in self._model_dirs().items():
                 loaded = self._models.get(name, {})
-                for version in versions(model_dir):
+                found = versions(model_dir)
+                if not found:
+                    empty.add(name)
+                    if name not in self._empty:
+                        log.warning("skipping %s: no version directories (1/, 2/, ...)",
+                                    model_dir)
+                for version in found:
                     path = model_dir / str(version)
                     if version in loaded:
                         models.setdefault(name, {})[version] = loaded[version]
@@ -285,7 +293,7 @@ class ModelStore:
                     except Exception as err:  # noqa: BLE001 - any broken export is skipped
                         log.warning("skipping %s: %s", path, err)
                         broken[name, version] = (stamp, f"{type(err).__name__}: {err}")
-            self._models, self._broken = models, broken
+            self._models, self._broken, self._empty = models, broken, empty
 
     def _model_dirs(self) -> dict[str, Path]:
         if versions(self.root):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -20,9 +21,10 @@ import typing
 from pathlib import Path
 
 from zoo.models.common import check_choice, check_int, check_positive
-from zoo.registry import builder_settings, model_card
+from zoo.registry import build, builder_settings, model_card
 
 DISTRIBUTE = ("auto", "none", "mirrored", "multiworker")
+DIVERGENCE_FACTOR = 10.0  # see StopOnDivergence
 
 
 @dataclasses.dataclass
@@ -68,6 +70,24 @@ class RecipeConfig:
             path = getattr(self, name)
             if path is not None and not Path(path).exists():
                 raise ValueError(f"{name}={path!r} does not exist")
+        if self.model:
+            self._check_recipe_settings()
+
+    def _check_recipe_settings(self) -> None:
+        """Data and model settings, checked before any data is read.
+
+        Data settings are checked as the data pipelines check them; model settings by
+        the builder's own checks, in a throwaway uncompiled build.
+        """
+        task = model_card(self.model).task
+        minimums = {"sequence_length": 2 if task == "dialogue" else 1, "vocab_size": 3,
+                    "source_vocab_size": 3, "target_vocab_size": 5}
+        for name, minimum in minimums.items():
+            if hasattr(self, name):
+                check_int(name, getattr(self, name), minimum)
+        if hasattr(self, "level"):
+            check_choice("level", self.level, ("char", "word"))
+        _check_builds(self.model, tuple(sorted(self.model_settings().items())))
 
     @property
     def run_path(self) -> Path:
@@ -77,6 +97,12 @@ class RecipeConfig:
         accepted = builder_settings(self.model)
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
                 if f.name in accepted and f.name != "compile"}
+
+
+@functools.lru_cache(maxsize=4)
+def _check_builds(name: str, settings: tuple) -> None:
+    """Build once, uncompiled, for the builder's checks (``ValueError`` naming a setting)."""
+    build(name, **dict(settings), compile=False)
 
 
 def parse_config(cls: type[RecipeConfig], argv: list[str] | None = None) -> RecipeConfig:
@@ -122,23 +148,190 @@ def choose_strategy(distribute: str):
 
 
 def callbacks(config: RecipeConfig, monitor: str, mode: str) -> list:
-    """Backup for --resume, best checkpoint, early stopping, NaN guard, LR decay, TensorBoard."""
+    """Divergence guard, backup for --resume, best checkpoint, early stopping, LR decay,
+    TensorBoard.
+
+    The guard comes first: it stops training before the other callbacks act on broken
+    weights (back them up, say).
+    """
     import keras
 
+    zoo_callbacks = _callback_classes()
     run = config.run_path
+    backup = zoo_callbacks["AtomicBackupAndRestore"](str(run / "backup"))
     return [
-        # double_checkpoint keeps the previous backup, so a kill mid-save cannot lose both.
-        keras.callbacks.BackupAndRestore(str(run / "backup"), double_checkpoint=True),
-        keras.callbacks.ModelCheckpoint(str(run / "best.weights.h5"), monitor=monitor, mode=mode,
-                                        save_best_only=True, save_weights_only=True),
+        zoo_callbacks["StopOnDivergence"](backup),
+        backup,
+        zoo_callbacks["AtomicModelCheckpoint"](str(run / "best.weights.h5"), monitor=monitor,
+                                               mode=mode, save_best_only=True,
+                                               save_weights_only=True),
         keras.callbacks.EarlyStopping(monitor=monitor, mode=mode,
                                       patience=config.early_stopping_patience,
                                       restore_best_weights=True),
-        keras.callbacks.TerminateOnNaN(),
         keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=1,
                                           min_lr=config.learning_rate / 32),
         keras.callbacks.TensorBoard(str(run / "logs"), write_graph=False),
     ]
+
+
+CALLBACKS = ("AtomicBackupAndRestore", "AtomicModelCheckpoint", "StopOnDivergence")
+
+
+def __getattr__(name: str):
+    """The ``CALLBACKS`` subclass Keras's, so they are defined on first use: importing
+    this module does not import TensorFlow."""
+    if name in CALLBACKS:
+        return _callback_classes()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@functools.cache
+def _callback_classes() -> dict:
+    import keras
+
+    class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
+        """``BackupAndRestore`` whose saves are atomic: a kill at any moment leaves a backup.
+
+        Each save writes the weights (optimizer state included) to a new file and flushes
+        it, then replaces ``training_metadata.json``, which names that file and the epoch,
+        with one ``os.replace``. The metadata is the pointer: until it is replaced, the
+        previous pair stands whole. Files it no longer names are deleted afterwards.
+        """
+
+        def __init__(self, backup_dir, **kwargs):
+            super().__init__(backup_dir, double_checkpoint=False, **kwargs)
+            self._saves = 0
+
+        def latest(self) -> tuple[Path, int] | None:
+            """``(weights file, epochs completed)`` of the last complete backup, if any."""
+            metadata = self._metadata()
+            if metadata is None:
+                return None
+            return Path(self.backup_dir) / metadata["weights"], metadata["epoch"]
+
+        def _metadata(self) -> dict | None:
+            path = Path(self._training_metadata_path)
+            try:
+                metadata = json.loads(path.read_text())
+                if not (isinstance(metadata.get("weights"), str)
+                        and isinstance(metadata.get("epoch"), int)):
+                    raise ValueError("no weights file or epoch")
+                return metadata
+            except FileNotFoundError:
+                return None
+            except (ValueError, AttributeError) as err:
+                raise ValueError(f"the backup {path} is unreadable ({err}); delete "
+                                 f"{path.parent} or train without --resume") from None
+
+        def on_train_begin(self, logs=None):
+            self._load_model()
+
+        def _load_model(self):
+            metadata = self._metadata()
+            if metadata is None:
+                return
+            weights = Path(self.backup_dir) / metadata["weights"]
+            if self.model.optimizer is not None and not self.model.optimizer.built:
+                self.model.optimizer.build(self.model.trainable_variables)
+            try:
+                self.model.load_weights(str(weights))
+            except (OSError, ValueError) as err:
+                raise ValueError(f"cannot resume from {weights}: {err}. --resume needs the "
+                                 f"settings of the interrupted run") from None
+            self.model._initial_epoch = metadata["epoch"]
+            self._saves = metadata.get("save", 0)
+
+        def _save_model(self):
+            backup = Path(self.backup_dir)
+            backup.mkdir(parents=True, exist_ok=True)
+            self._saves += 1  # a fresh name: the file the metadata names is never written
+            weights = backup / f"checkpoint-{self._saves}.weights.h5"
+            self.model.save_weights(str(weights), overwrite=True)
+            _fsync(weights)
+            metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen,
+                        "weights": weights.name, "save": self._saves}
+            _replace_text(Path(self._training_metadata_path), json.dumps(metadata))
+            for stale in backup.iterdir():
+                if stale.name not in (weights.name, Path(self._training_metadata_path).name):
+                    stale.unlink(missing_ok=True)
+
+    class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
+        """``ModelCheckpoint`` that writes beside its file and renames it into place."""
+
+        def _get_file_path(self, epoch, batch, logs):
+            final = Path(super()._get_file_path(epoch, batch, logs))
+            return str(final.with_name(f".partial.{final.name}"))
+
+        def _save_model(self, epoch, batch, logs):
+            partial = Path(self._get_file_path(epoch, batch, logs))
+            partial.unlink(missing_ok=True)
+            super()._save_model(epoch, batch, logs)
+            if partial.exists():
+                _fsync(partial)
+                os.replace(partial, partial.with_name(partial.name[len(".partial."):]))
+
+    class StopOnDivergence(keras.callbacks.TerminateOnNaN):
+        """Stops a diverging run with a ``FloatingPointError`` that names the step.
+
+        Diverging: the loss is NaN or infinite, or over ``factor`` times the larger of
+        1 and the loss of uniform guessing (``log`` of the number of classes). Keras
+        computes cross-entropy from logits, so blown-up weights give huge finite losses
+        more often than NaN. The message names the epoch and batch and the last good
+        checkpoint (the backup's, if one was saved). It raises at once, so no later
+        callback sees the broken weights; a diverged validation loss (weights broken by
+        an epoch's last step) stops it too.
+        """
+
+        def __init__(self, backup=None, factor: float = DIVERGENCE_FACTOR):
+            super().__init__(raise_error=True)
+            self.backup, self.factor, self._epoch = backup, factor, 0
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._epoch = epoch
+
+        def on_batch_end(self, batch, logs=None):
+            self._check(logs, "loss", f"epoch {self._epoch + 1}, batch {batch + 1}")
+
+        def on_epoch_end(self, epoch, logs=None):
+            self._check(logs, "val_loss", f"the end of epoch {epoch + 1} (validation)")
+
+        def _check(self, logs, key, where):
+            value = (logs or {}).get(key)
+            limit = self.factor * max(1.0, math.log(self.model.output_shape[-1]))
+            if value is None or (math.isfinite(value) and value <= limit):
+                return
+            why = f" (over {limit:.3g}, the divergence limit)" if math.isfinite(value) else ""
+            try:
+                found = self.backup.latest() if self.backup is not None else None
+            except ValueError:
+                found = None
+            last = (f"Last good checkpoint: {found[0]} (end of epoch {found[1]})" if found
+                    else "No checkpoint was saved before that")
+            raise FloatingPointError(f"training diverged: {key} is {float(value):.6g}{why} at "
+                                     f"{where}; nothing was exported. {last}.")
+
+    classes = (AtomicBackupAndRestore, AtomicModelCheckpoint, StopOnDivergence)
+    for cls in classes:
+        cls.__qualname__ = cls.__name__
+    return {cls.__name__: cls for cls in classes}
+
+
+def _fsync(path) -> None:
+    """Flush a file's or a directory's data to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _replace_text(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file, flush it, and rename it over ``path``."""
+    partial = path.with_name(f".partial.{path.name}")
+    partial.write_text(text, encoding="utf-8")
+    _fsync(partial)
+    os.replace(partial, path)
+    _fsync(path.parent)
 
 
 def load_data(config: RecipeConfig):
@@ -181,7 +374,6 @@ def run(config: RecipeConfig) -> dict:
     run_dir = config.run_path
     if not config.resume:
         shutil.rmtree(run_dir / "backup", ignore_errors=True)
-    run_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
 
     strategy = choose_strategy(config.distribute)
@@ -193,7 +385,8 @@ def run(config: RecipeConfig) -> dict:
     task_data = load_data(config)
     settings = {**config.model_settings(), **data_settings(task_data)}
     with strategy.scope():
-        model = __import__("zoo").build(config.model, **settings)
+        model = build(config.model, **settings)
+    run_dir.mkdir(parents=True, exist_ok=True)  # only once the data and the model are good
 
     train, validation, steps = task_data.train, task_data.validation, None
     if config.max_steps:  # an epoch becomes max_steps batches of a repeating stream
@@ -204,11 +397,7 @@ def run(config: RecipeConfig) -> dict:
     history = model.fit(train, validation_data=validation, epochs=config.epochs,
                         steps_per_epoch=steps, shuffle=False,  # tf.data already shuffles
                         callbacks=callbacks(config, monitor, mode), verbose=config.verbose)
-    wall = time.perf_counter() - started
-    if model.stop_training and any(math.isnan(v) for v in history.history.get("loss", [])):
-        raise FloatingPointError(
-            f"training diverged (loss is NaN) in epoch {len(history.history['loss'])}; "
-            f"nothing was exported. Last good checkpoint: {run_dir / 'best.weights.h5'}")
+    wall = time.perf_counter() - started  # StopOnDivergence ends a diverging run in fit
 
     test = task_data.test.take(config.max_steps) if config.max_steps else task_data.test
     test_metrics = model.evaluate(test, verbose=0, return_dict=True)
@@ -254,7 +443,7 @@ def _monitor(task: str) -> tuple[str, str]:
 def _task_metrics(task, metrics, model, task_data, config) -> dict:
     metrics = {k: float(v) for k, v in metrics.items()}
     if task == "language-modeling":
-        metrics["perplexity"] = math.exp(metrics["loss"])
+        metrics["perplexity"] = math.exp(metrics["loss"]) if metrics["loss"] < 709 else math.inf
     if task == "dialogue":
         metrics["bleu"] = bleu(model, task_data, max_batches=config.max_steps or 20)
     return metrics
