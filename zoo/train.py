@@ -32,8 +32,11 @@ class RecipeConfig:
     """Settings shared by every recipe; subclasses add data and model settings.
 
     Any field whose name is also a builder setting (``units``, ``dropout``, ...)
-    is passed to the builder.
+    is passed to the builder. ``PRESETS`` names sets of overrides for other data
+    (``--preset NAME``); flags given beside a preset override it in turn.
     """
+
+    PRESETS: typing.ClassVar[dict[str, dict]] = {}
 
     model: str = ""
     dataset: str = ""
@@ -46,6 +49,8 @@ class RecipeConfig:
     max_steps: int | None = None
     learning_rate: float = 1e-3
     early_stopping_patience: int = 3
+    lr_decay_patience: int = 1
+    max_minutes: float | None = None
     run_dir: str | None = None
     export_dir: str = "saved_models"
     version: int | None = None
@@ -63,6 +68,9 @@ class RecipeConfig:
             check_int("max_steps", self.max_steps, 1)
         check_positive("learning_rate", self.learning_rate)
         check_int("early_stopping_patience", self.early_stopping_patience, 0)
+        check_int("lr_decay_patience", self.lr_decay_patience, 0)
+        if self.max_minutes is not None:
+            check_positive("max_minutes", self.max_minutes)
         if self.version is not None:
             check_int("version", self.version, 1)
         check_choice("distribute", self.distribute, DISTRIBUTE)
@@ -123,7 +131,15 @@ def parse_config(cls: type[RecipeConfig], argv: list[str] | None = None) -> Reci
         else:
             parser.add_argument(flag, type=base, default=default, metavar=base.__name__.upper(),
                                 help=f"default: {default}")
-    config = cls(**vars(parser.parse_args(argv)))
+    if cls.PRESETS:
+        parser.add_argument("--preset", choices=sorted(cls.PRESETS),
+                            help="named overrides: " + "; ".join(
+                                f"{name}: {preset}" for name, preset in cls.PRESETS.items()))
+        preset = parser.parse_known_args(argv)[0].preset
+        parser.set_defaults(**cls.PRESETS.get(preset, {}))
+    values = vars(parser.parse_args(argv))
+    values.pop("preset", None)
+    config = cls(**values)
     config.validate()
     return config
 
@@ -168,13 +184,14 @@ def callbacks(config: RecipeConfig, monitor: str, mode: str) -> list:
         keras.callbacks.EarlyStopping(monitor=monitor, mode=mode,
                                       patience=config.early_stopping_patience,
                                       restore_best_weights=True),
-        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=1,
+        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
+                                          patience=config.lr_decay_patience,
                                           min_lr=config.learning_rate / 32),
         keras.callbacks.TensorBoard(str(run / "logs"), write_graph=False),
-    ]
+    ] + ([zoo_callbacks["TimeBudget"](config.max_minutes)] if config.max_minutes else [])
 
 
-CALLBACKS = ("AtomicBackupAndRestore", "AtomicModelCheckpoint", "StopOnDivergence")
+CALLBACKS = ("AtomicBackupAndRestore", "AtomicModelCheckpoint", "StopOnDivergence", "TimeBudget")
 
 
 def __getattr__(name: str):
@@ -310,7 +327,32 @@ def _callback_classes() -> dict:
             raise FloatingPointError(f"training diverged: {key} is {float(value):.6g}{why} at "
                                      f"{where}; nothing was exported. {last}.")
 
-    classes = (AtomicBackupAndRestore, AtomicModelCheckpoint, StopOnDivergence)
+    class TimeBudget(keras.callbacks.Callback):
+        """Ends training after the last epoch that fits in ``minutes`` of wall time.
+
+        After each epoch it stops if one more epoch, as long as the slowest so far,
+        would overrun the budget; evaluation and export come after.
+        """
+
+        def __init__(self, minutes: float):
+            super().__init__()
+            self.seconds, self.slowest = 60 * minutes, 0.0
+
+        def on_train_begin(self, logs=None):
+            self.started = self.epoch_started = time.perf_counter()
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch_started = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            now = time.perf_counter()
+            self.slowest = max(self.slowest, now - self.epoch_started)
+            if now - self.started + self.slowest > self.seconds:
+                print(f"time budget: stopping after epoch {epoch + 1}; another would pass "
+                      f"{self.seconds / 60:g} minutes", flush=True)
+                self.model.stop_training = True
+
+    classes = (AtomicBackupAndRestore, AtomicModelCheckpoint, StopOnDivergence, TimeBudget)
     for cls in classes:
         cls.__qualname__ = cls.__name__
     return {cls.__name__: cls for cls in classes}
