@@ -142,3 +142,29 @@ def test_a_killed_run_resumes_from_the_next_epoch(shakespeare_dirs, tmp_path):
     assert result.returncode == 0, result.stderr
     epochs = json.loads((tmp_path / "run" / "metrics.json").read_text())["epochs"]
     assert epochs[0] >= 2 and epochs[-1] == 4  # continued, not restarted
+
+
+# --- presets and the time budget -------------------------------------------------------------
+
+
+def test_a_preset_overrides_defaults_and_flags_override_the_preset():
+    config = train.parse_config(ChatbotRecipe, ["--preset", "chatterbot", "--epochs", "3"])
+    assert (config.dataset, config.units, config.epochs) == ("chatterbot", 128, 3)
+    assert train.parse_config(ChatbotRecipe, []).dataset == "schema_guided_dialogue"
+    with pytest.raises(SystemExit):
+        train.parse_config(ChatbotRecipe, ["--preset", "nonesuch"])
+
+
+def test_the_time_budget_ends_training_before_it_is_overrun():
+    import keras
+    import numpy as np
+
+    class SlowEpochs(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            time.sleep(0.4)
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    history = model.fit(np.zeros((4, 2)), np.zeros(4), epochs=20, verbose=0,
+                        callbacks=[SlowEpochs(), train.TimeBudget(minutes=1.5 / 60)])
+    assert 1 <= len(history.epoch) <= 3
