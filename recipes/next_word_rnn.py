@@ -17,7 +17,7 @@ class NextWordRNNRecipe(RecipeConfig):
     sequence_length: int = 32
     batch_size: int = 64
     epochs: int = 15
-    max_minutes: float = 25.0  # the budget behind the model card figure, on 2 CPU cores
+    max_minutes: float = 27.0  # training budget: with data, test and export, 30 minutes on 2 cores
     embedding_dim: int = 128
     units: int = 256
     num_layers: int = 1

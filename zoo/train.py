@@ -50,6 +50,7 @@ class RecipeConfig:
     learning_rate: float = 1e-3
     early_stopping_patience: int = 3
     lr_decay_patience: int = 1
+    lr_decay_per_epoch: float = 1.0
     max_minutes: float | None = None
     run_dir: str | None = None
     export_dir: str = "saved_models"
@@ -69,6 +70,9 @@ class RecipeConfig:
         check_positive("learning_rate", self.learning_rate)
         check_int("early_stopping_patience", self.early_stopping_patience, 0)
         check_int("lr_decay_patience", self.lr_decay_patience, 0)
+        if not 0 < self.lr_decay_per_epoch <= 1:
+            raise ValueError(f"lr_decay_per_epoch={self.lr_decay_per_epoch!r} is out of range; "
+                             "expected a number in (0, 1]")
         if self.max_minutes is not None:
             check_positive("max_minutes", self.max_minutes)
         if self.version is not None:
@@ -188,7 +192,11 @@ def callbacks(config: RecipeConfig, monitor: str, mode: str) -> list:
                                           patience=config.lr_decay_patience,
                                           min_lr=config.learning_rate / 32),
         keras.callbacks.TensorBoard(str(run / "logs"), write_graph=False),
-    ] + ([zoo_callbacks["TimeBudget"](config.max_minutes)] if config.max_minutes else [])
+    ] + ([zoo_callbacks["TimeBudget"](config.max_minutes)] if config.max_minutes else []) + (
+        # Multiplies the rate after every epoch: a steady anneal, beside the plateau cuts.
+        [keras.callbacks.LearningRateScheduler(
+            lambda epoch, lr: lr * config.lr_decay_per_epoch if epoch else lr)]
+        if config.lr_decay_per_epoch < 1 else [])
 
 
 CALLBACKS = ("AtomicBackupAndRestore", "AtomicModelCheckpoint", "StopOnDivergence", "TimeBudget")
