@@ -71,7 +71,10 @@ NEXT_WORD_RNN_CARD = ModelCard(
     metric="test perplexity per word (lower is better)",
     recipe="zoo train next_word_rnn --manual-dir ../shared/data/tiny_shakespeare",
     num_params=3_178_560,
-    anchor="smoothed bigram model fitted on the same train split",
+    anchor="interpolated Kneser-Ney bigram on the same train split: test perplexity 193.4 "
+           "(python -m benchmarks.bigram_baseline)",
+    measured="test perplexity 186.5 (5.229 nats/word), top-1 15.1%, top-5 34.8%",
+    hardware="2 CPU cores (AMD EPYC), no GPU, TensorFlow 2.21.0; 15 epochs, 17 minutes",
 )
 
 
