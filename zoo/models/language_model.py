@@ -104,6 +104,9 @@ STACKED_LSTM_CARD = ModelCard(
     recipe="zoo train stacked_lstm --manual-dir ../shared/data/tiny_shakespeare",
     num_params=1_900_931,
     anchor="TensorFlow 'Text generation with an RNN' tutorial: about 2.1 nats/char after one epoch",
+    measured="test loss 1.583 nats/char (perplexity 4.87), top-1 53.0%, top-5 83.5%",
+    hardware="2 CPU cores (AMD EPYC) shared with other jobs, no GPU, TensorFlow 2.21.0; "
+             "7 epochs in the 27-minute budget, 24 minutes in all",
 )
 
 
