@@ -48,7 +48,7 @@ class RecipeConfig:
     batch_size: int = 64
     max_steps: int | None = None
     learning_rate: float = 1e-3
-    early_stopping_patience: int = 3
+    early_stopping_patience: int | None = 3  # None: no early stopping (keep the last epoch)
     lr_decay_patience: int = 1
     lr_decay_per_epoch: float = 1.0
     max_minutes: float | None = None
@@ -68,7 +68,8 @@ class RecipeConfig:
         if self.max_steps is not None:
             check_int("max_steps", self.max_steps, 1)
         check_positive("learning_rate", self.learning_rate)
-        check_int("early_stopping_patience", self.early_stopping_patience, 0)
+        if self.early_stopping_patience is not None:
+            check_int("early_stopping_patience", self.early_stopping_patience, 0)
         check_int("lr_decay_patience", self.lr_decay_patience, 0)
         if not 0 < self.lr_decay_per_epoch <= 1:
             raise ValueError(f"lr_decay_per_epoch={self.lr_decay_per_epoch!r} is out of range; "
@@ -185,14 +186,15 @@ def callbacks(config: RecipeConfig, monitor: str, mode: str) -> list:
         zoo_callbacks["AtomicModelCheckpoint"](str(run / "best.weights.h5"), monitor=monitor,
                                                mode=mode, save_best_only=True,
                                                save_weights_only=True),
-        keras.callbacks.EarlyStopping(monitor=monitor, mode=mode,
-                                      patience=config.early_stopping_patience,
-                                      restore_best_weights=True),
         keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
                                           patience=config.lr_decay_patience,
                                           min_lr=config.learning_rate / 32),
         keras.callbacks.TensorBoard(str(run / "logs"), write_graph=False),
-    ] + ([zoo_callbacks["TimeBudget"](config.max_minutes)] if config.max_minutes else []) + (
+    ] + ([keras.callbacks.EarlyStopping(monitor=monitor, mode=mode,  # restores the best epoch
+                                        patience=config.early_stopping_patience,
+                                        restore_best_weights=True)]
+         if config.early_stopping_patience is not None else []
+    ) + ([zoo_callbacks["TimeBudget"](config.max_minutes)] if config.max_minutes else []) + (
         # Multiplies the rate after every epoch: a steady anneal, beside the plateau cuts.
         [keras.callbacks.LearningRateScheduler(
             lambda epoch, lr: lr * config.lr_decay_per_epoch if epoch else lr)]
