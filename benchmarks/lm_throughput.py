@@ -6,7 +6,8 @@ tfds ``tiny_shakespeare``), in one process, taking turns:
 - **zoo**: ``zoo.data.language_model_data`` (vectorized once, cached windows of
   ``sequence_length`` ids paired with the next ids, shuffled, batched, prefetched)
   and ``zoo.build("stacked_lstm")`` with the defaults of ``recipes/stacked_lstm.py``
-  (read when the benchmark runs, batch size and sequence length included):
+  (read when the benchmark runs, batch size, sequence length and precision included:
+  ``precision="auto"`` trains in bfloat16 on a CPU that has it, float32 elsewhere):
   Embedding -> LSTM -> Dropout -> LSTM -> Dropout -> Dense softmax; Adam with
   global-norm clipping; accuracy and top-5 accuracy metrics.
 - **tutorial**: the setup of TensorFlow's "Text generation with an RNN"
@@ -28,8 +29,9 @@ changes in the machine's load hit all alike. Throughput counts input tokens
 (steadier when other programs share the cores), in each side's median round.
 
 Variants of the zoo's setup, timed the same way (``--variants``): ``jit`` (train
-step compiled with XLA), ``bf16`` (Keras's ``mixed_bfloat16`` policy: bfloat16
-compute, float32 weights; CPUs with AVX512-BF16 or AMX run it natively),
+step compiled with XLA), ``float32`` and ``bf16`` (Keras's ``float32`` or
+``mixed_bfloat16`` policy: bfloat16 compute, float32 weights; CPUs with AVX512-BF16
+or AMX run it natively; the one the recipe already uses is skipped),
 ``batchN`` and ``seqN`` (other batch sizes and window lengths), ``stateful`` (the
 same layers with ``stateful=True``: the same work per token, state carried from
 batch to batch), ``nometrics`` (without the accuracy metrics). Each round line
@@ -51,7 +53,7 @@ import time
 
 from benchmarks.common import print_machine, report
 
-VARIANTS = ("jit", "bf16", "stateful", "nometrics", "batch64", "batch256", "seq200")
+VARIANTS = ("float32", "jit", "stateful", "nometrics", "batch64", "batch256", "seq200")
 TUTORIAL_BATCH, TUTORIAL_SEQ_LENGTH, TUTORIAL_BUFFER = 64, 100, 10000
 
 
@@ -66,13 +68,14 @@ def train_text(args) -> str:
 
 
 def zoo_side(args, recipe, *, batch_size=None, sequence_length=None, jit=False,
-             bf16=False, stateful=False, metrics=True) -> dict:
+             precision=None, stateful=False, metrics=True) -> dict:
     """The recipe's pipeline and model (``zoo train stacked_lstm``), optionally varied."""
     import keras
 
     import zoo
     from zoo.data import language_model_data
     from zoo.models.common import compile_model
+    from zoo.train import choose_precision
 
     batch_size = batch_size or recipe.batch_size
     sequence_length = sequence_length or recipe.sequence_length
@@ -85,8 +88,8 @@ def zoo_side(args, recipe, *, batch_size=None, sequence_length=None, jit=False,
                     embedding_dim=recipe.embedding_dim, units=recipe.units,
                     num_layers=recipe.num_layers, dropout=recipe.dropout, cell=recipe.cell,
                     learning_rate=recipe.learning_rate, clipnorm=recipe.clipnorm)
-    if bf16:  # layers built under this policy compute in bfloat16, keep float32 weights
-        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    # Layers built under a mixed policy compute in bfloat16 and keep float32 weights.
+    keras.mixed_precision.set_global_policy(choose_precision(precision or recipe.precision))
     try:
         if stateful:
             model = _stateful_model(batch_size, sequence_length, settings)
@@ -198,7 +201,7 @@ def pipeline_rate(dataset, tokens_per_batch: int, batches: int) -> float:
 
 
 def _variant(name: str) -> str:
-    if (name in ("jit", "bf16", "stateful", "nometrics")
+    if (name in ("jit", "bf16", "float32", "stateful", "nometrics")
             or re.fullmatch(r"(batch|seq)[1-9][0-9]*", name)):
         return name
     raise argparse.ArgumentTypeError(f"unknown variant {name!r}")
@@ -206,8 +209,10 @@ def _variant(name: str) -> str:
 
 def variant_options(name: str) -> dict:
     """``zoo_side`` keyword arguments of a variant."""
-    if name in ("jit", "bf16", "stateful"):
+    if name in ("jit", "stateful"):
         return {name: True}
+    if name in ("bf16", "float32"):
+        return {"precision": "mixed_bfloat16" if name == "bf16" else "float32"}
     if name == "nometrics":
         return {"metrics": False}
     kind, size = re.fullmatch(r"(batch|seq)([0-9]+)", name).groups()
@@ -221,14 +226,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=3, help="untimed steps per side (tracing)")
     p.add_argument("--steps", type=int, default=3, help="timed steps per side and round")
     p.add_argument("--rounds", type=int, default=6, help="turns each side takes")
-    p.add_argument("--variants", nargs="*", default=list(VARIANTS), type=_variant,
-                   help="variants of the zoo's setup to time as well: jit, bf16, stateful, "
-                        "nometrics, batchN, seqN (none: just the two); default: %(default)s")
+    p.add_argument("--variants", nargs="*", default=None, type=_variant,
+                   help="variants of the zoo's setup to time as well: float32, bf16, jit, stateful, "
+                        "nometrics, batchN, seqN (none: just the two); default: "
+                        f"{' '.join(VARIANTS)} (--quick: none)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quick", action="store_true", help="tiny settings for a smoke run")
     args = p.parse_args(argv)
     if args.quick:
-        args.warmup, args.steps, args.rounds, args.variants = 1, 2, 1, []
+        args.warmup, args.steps, args.rounds = 1, 2, 1
+    if args.variants is None:
+        args.variants = [] if args.quick else list(VARIANTS)
     return args
 
 
@@ -236,15 +244,19 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     from recipes.stacked_lstm import StackedLSTMRecipe
 
+    from zoo.train import choose_precision
+
     recipe = StackedLSTMRecipe()
     print_machine()
     # A variant that repeats the recipe's own setting would time the same thing twice.
-    same = {f"batch{recipe.batch_size}", f"seq{recipe.sequence_length}"}
+    same = {f"batch{recipe.batch_size}", f"seq{recipe.sequence_length}",
+            "bf16" if choose_precision(recipe.precision) == "mixed_bfloat16" else "float32"}
     args.variants = [v for v in dict.fromkeys(args.variants) if v not in same]
     print(f"settings: recipe batch_size={recipe.batch_size} sequence_length="
           f"{recipe.sequence_length} embedding_dim={recipe.embedding_dim} units={recipe.units} "
           f"num_layers={recipe.num_layers} dropout={recipe.dropout} learning_rate="
-          f"{recipe.learning_rate}; tutorial batch_size={TUTORIAL_BATCH} seq_length="
+          f"{recipe.learning_rate} precision={recipe.precision} "
+          f"({choose_precision(recipe.precision)} here); tutorial batch_size={TUTORIAL_BATCH} seq_length="
           f"{TUTORIAL_SEQ_LENGTH}; warmup={args.warmup} steps={args.steps} rounds={args.rounds} "
           f"variants={args.variants} seed={args.seed}")
 

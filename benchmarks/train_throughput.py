@@ -228,17 +228,50 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--jit-compile", action=argparse.BooleanOptionalAction, default=False,
                    help="compile the zoo's training step with XLA")
     p.add_argument("--only", choices=["zoo", "tutorial"], help="run one side only")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="first seed")
+    p.add_argument("--seeds", type=int, default=3,
+                   help="comparisons on reviews and weights of seeds seed..seed+N-1")
     p.add_argument("--verbose", type=int, default=0)
     p.add_argument("--quick", action="store_true",
                    help="tiny settings for a smoke run (too few reviews to fill the length "
                         "buckets: its ratio means nothing)")
     args = p.parse_args(argv)
     if args.quick:
-        args.examples, args.test_examples, args.epochs = 600, 200, 2
+        args.examples, args.test_examples, args.epochs, args.seeds = 600, 200, 2, 1
+    if args.seeds < 1:
+        p.error("--seeds must be at least 1")
     if args.epochs < 2:
         p.error("--epochs must be at least 2: epoch 1 traces, epochs 2..N are timed")
     return args
+
+
+def run_seed(args) -> dict:
+    """One back-to-back comparison on reviews and weights drawn from ``args.seed``."""
+    print(f"seed {args.seed}:", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        train_file, test_file = Path(tmp) / "train.csv", Path(tmp) / "test.csv"
+        texts, labels = make_reviews(args.examples + args.test_examples, words=args.words,
+                                     seed=args.seed)
+        write_csv(train_file, texts[:args.examples], labels[:args.examples])
+        write_csv(test_file, texts[args.examples:], labels[args.examples:])
+        lengths = np.array([len(t.split()) for t in texts])
+        print(f"  reviews: words per review mean {lengths.mean():.0f}, median "
+              f"{np.median(lengths):.0f}, 90th percentile {np.percentile(lengths, 90):.0f}, "
+              f"max {lengths.max()}; longer than {args.sequence_length}: "
+              f"{(lengths > args.sequence_length).mean():.1%}", flush=True)
+
+        makers = {"zoo": prepare_zoo, "tutorial": prepare_tutorial}
+        sides = {name: make(args, train_file, test_file) for name, make in makers.items()
+                 if args.only in (None, name)}
+        for name, side in sides.items():
+            print(f"  {name:<9} prepared in {side['prepare']:.1f}s; {side['examples']} training "
+                  f"examples", flush=True)
+        train_interleaved(sides, args.epochs, args.verbose)
+        if "zoo" in sides:
+            jit = bool(sides["zoo"]["model"].jit_compile)
+            print(f"  zoo training step compiled with XLA: {jit}")
+        return {name: {key: side[key] for key in ("examples", "seconds", "cpu_seconds", "accuracy")}
+                for name, side in sides.items()}
 
 
 def main(argv=None) -> None:
@@ -251,53 +284,31 @@ def main(argv=None) -> None:
           f"vocab_size={args.vocab_size} sequence_length={args.sequence_length} "
           f"words={args.words} learning_rate={args.learning_rate} "
           f"tutorial_learning_rate={args.tutorial_learning_rate or args.learning_rate} "
-          f"jit_compile={args.jit_compile} seed={args.seed}")
+          f"jit_compile={args.jit_compile} seeds={args.seed}..{args.seed + args.seeds - 1}")
 
-    with tempfile.TemporaryDirectory() as tmp:
-        train_file, test_file = Path(tmp) / "train.csv", Path(tmp) / "test.csv"
-        texts, labels = make_reviews(args.examples + args.test_examples, words=args.words,
-                                     seed=args.seed)
-        write_csv(train_file, texts[:args.examples], labels[:args.examples])
-        write_csv(test_file, texts[args.examples:], labels[args.examples:])
-        lengths = np.array([len(t.split()) for t in texts])
-        print(f"reviews: words per review mean {lengths.mean():.0f}, median "
-              f"{np.median(lengths):.0f}, 90th percentile {np.percentile(lengths, 90):.0f}, "
-              f"max {lengths.max()}; longer than {args.sequence_length}: "
-              f"{(lengths > args.sequence_length).mean():.1%}", flush=True)
-
-        makers = {"zoo": prepare_zoo, "tutorial": prepare_tutorial}
-        sides = {name: make(args, train_file, test_file) for name, make in makers.items()
-                 if args.only in (None, name)}
-        for name, side in sides.items():
-            print(f"  {name:<9} prepared in {side['prepare']:.1f}s; {side['examples']} training "
-                  f"examples", flush=True)
-        train_interleaved(sides, args.epochs, args.verbose)
-        results = {name: {key: side[key] for key in
-                          ("examples", "seconds", "cpu_seconds", "accuracy")}
-                   for name, side in sides.items()}
-        if "zoo" in sides:
-            jit = bool(sides["zoo"]["model"].jit_compile)
-            print(f"  zoo training step compiled with XLA: {jit}")
-
+    runs = [run_seed(argparse.Namespace(**{**vars(args), "seed": args.seed + i}))
+            for i in range(args.seeds)]
     figures = {}
-    for name, result in results.items():
-        figures[f"{name}_examples_per_second"] = steady_rate(result["examples"], result["seconds"])
-        figures[f"{name}_examples_per_cpu_second"] = steady_rate(result["examples"],
-                                                                 result["cpu_seconds"])
-        figures[f"{name}_test_accuracy"] = result["accuracy"][-1]
-        # One epoch's reading moves by a point or two; the mean over epochs 2..N less so.
-        figures[f"{name}_test_accuracy_mean_epochs_2_to_{args.epochs}"] = float(
-            np.mean(result["accuracy"][1:]))
-    if len(results) == 2:
+    for name in runs[0]:
+        # Epochs 2..N of every seed (epoch 1 traces the step functions).
+        timed = [r[name] for r in runs]
+        figures[f"{name}_examples_per_second"] = steady_rate(
+            timed[0]["examples"], [s for r in timed for s in r["seconds"][1:]])
+        figures[f"{name}_examples_per_cpu_second"] = steady_rate(
+            timed[0]["examples"], [s for r in timed for s in r["cpu_seconds"][1:]])
+        figures[f"{name}_test_accuracy_mean_over_seeds"] = float(
+            np.mean([r["accuracy"][-1] for r in timed]))
+    if len(runs[0]) == 2:
         figures["ratio_zoo_over_tutorial"] = (figures["zoo_examples_per_second"]
                                               / figures["tutorial_examples_per_second"])
         figures["cpu_ratio_zoo_over_tutorial"] = (figures["zoo_examples_per_cpu_second"]
                                                   / figures["tutorial_examples_per_cpu_second"])
-        figures["accuracy_difference_zoo_minus_tutorial"] = (
-            figures["zoo_test_accuracy"] - figures["tutorial_test_accuracy"])
-        mean = f"test_accuracy_mean_epochs_2_to_{args.epochs}"
-        figures["mean_accuracy_difference_zoo_minus_tutorial"] = (
-            figures[f"zoo_{mean}"] - figures[f"tutorial_{mean}"])
+        # Paired by seed: both sides saw the same reviews.
+        differences = [r["zoo"]["accuracy"][-1] - r["tutorial"]["accuracy"][-1] for r in runs]
+        figures["accuracy_difference_zoo_minus_tutorial"] = float(np.mean(differences))
+        figures["accuracy_difference_standard_error"] = (
+            float(np.std(differences, ddof=1) / np.sqrt(len(differences)))
+            if len(differences) > 1 else float("nan"))
     print()
     report(figures)
 

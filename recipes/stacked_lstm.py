@@ -24,7 +24,8 @@ class StackedLSTMRecipe(RecipeConfig):
     dropout: float = 0.15
     cell: str = "lstm"
     learning_rate: float = 3e-3
-    lr_decay_per_epoch: float = 0.85
+    lr_decay_per_epoch: float = 0.9
+    precision: str = "auto"  # bfloat16 math where the CPU has it: ~1.5x the tokens/s
     clipnorm: float = 1.0
 
 

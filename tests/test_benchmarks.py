@@ -25,3 +25,34 @@ def test_generation_benchmark_reports_its_figures(capsys):
     assert names == ["in_graph_ms_per_token", "python_step_ms_per_token",
                      "python_rerun_ms_per_token", "speedup_over_python_step",
                      "speedup_over_python_rerun"]
+
+
+def figure_names(output: str) -> list[str]:
+    """The ``name: value`` lines after the last blank line of a benchmark's output."""
+    return [line.split(":")[0] for line in output.rstrip().split("\n\n")[-1].splitlines()]
+
+
+def test_train_throughput_benchmark_reports_its_figures(capsys):
+    from benchmarks import train_throughput
+
+    train_throughput.main(["--quick", "--examples", "300", "--test-examples", "100"])
+    names = figure_names(capsys.readouterr().out)
+    assert names[-2:] == ["accuracy_difference_zoo_minus_tutorial",
+                          "accuracy_difference_standard_error"]
+    assert {"ratio_zoo_over_tutorial", "zoo_test_accuracy_mean_over_seeds",
+            "tutorial_examples_per_second"} <= set(names)
+
+
+def test_lm_throughput_benchmark_times_the_recipe_against_the_tutorial(shakespeare_dirs,
+                                                                         capsys):
+    from benchmarks import lm_throughput
+
+    data_dir, _ = shakespeare_dirs
+    lm_throughput.main(["--quick", "--data-dir", str(data_dir), "--variants", "float32",
+                        "bf16"])
+    out = capsys.readouterr().out
+    names = figure_names(out)
+    assert {"ratio_zoo_over_tutorial", "zoo_tokens_per_second",
+            "tutorial_tokens_per_second"} <= set(names)
+    # Exactly one of the two precision variants repeats the recipe's own and is skipped.
+    assert len([n for n in names if n.startswith(("ratio_zoo_bf16", "ratio_zoo_float32"))]) == 1

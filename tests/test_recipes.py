@@ -20,7 +20,8 @@ from recipes.stacked_lstm import StackedLSTMRecipe
 from recipes.topic_gru import TopicGRURecipe
 from zoo import train
 
-TINY = dict(epochs=1, max_steps=2, batch_size=8, units=8, embedding_dim=8, verbose=0)
+TINY = dict(epochs=1, max_steps=2, batch_size=8, units=8, embedding_dim=8, verbose=0,
+            precision="float32")  # "auto" would differ by machine
 
 
 def run_recipe(recipe, tmp_path, **settings):
@@ -117,6 +118,53 @@ def test_missing_dataset_fails_fast_saying_what_to_place_where(tmp_path):
     assert result.returncode == 2
     assert "input.txt" in result.stderr and "manual" in result.stderr
     assert elapsed < 10 + 8  # the 10 s budget, plus TensorFlow's import in a fresh process
+
+
+# --- precision -------------------------------------------------------------------------------
+
+
+def test_bfloat16_training_is_evaluated_and_exported_in_float32(shakespeare_dirs, tmp_path,
+                                                                 monkeypatch):
+    import keras
+
+    import zoo
+    from zoo import export
+
+    twins = []
+
+    def recording_twin(*args, **kwargs):
+        twins.append(real_twin(*args, **kwargs))
+        return twins[-1]
+
+    real_twin = export.portable_twin
+    monkeypatch.setattr(export, "portable_twin", recording_twin)
+    data_dir, _ = shakespeare_dirs
+    config = StackedLSTMRecipe(**{**TINY, "precision": "mixed_bfloat16"}, data_dir=str(data_dir),
+                               sequence_length=16, run_dir=str(tmp_path / "run"),
+                               export_dir=str(tmp_path / "exports"))
+    metrics = train.run(config)
+
+    assert metrics["precision"] == "mixed_bfloat16"
+    assert keras.config.dtype_policy().name == "float32"  # restored after the run
+    evaluated, exported = twins  # the test split is measured on what is exported
+    assert evaluated.optimizer is not None and exported.optimizer is None
+    for twin in twins:
+        assert {layer.dtype_policy.name for layer in twin.layers} == {"float32"}
+    assert all(v.dtype == "float32" for v in evaluated.weights)
+    pairs = zoo.load(metrics["export"]).next_words("To be", k=3)
+    assert len(pairs) == 3 and all(0 <= p <= 1 for _, p in pairs)
+
+
+def test_auto_precision_follows_the_hardware(monkeypatch):
+    monkeypatch.setattr(train, "cpu_has_bfloat16", lambda: True)
+    assert train.choose_precision("auto") == "mixed_bfloat16"
+    monkeypatch.setattr(train, "cpu_has_bfloat16", lambda: False)
+    assert train.choose_precision("auto") == "float32"
+    assert train.choose_precision("mixed_bfloat16") == "mixed_bfloat16"
+    with pytest.raises(ValueError, match="mixed_float16.*needs a GPU"):
+        train.choose_precision("mixed_float16")
+    with pytest.raises(ValueError, match="precision='half'.*float32"):
+        StackedLSTMRecipe(precision="half").validate()
 
 
 # --- resume ----------------------------------------------------------------------------------

@@ -133,7 +133,7 @@ def export_model(model, *, name: str, settings: dict, vectorizers: dict, labels=
     return final
 
 
-def portable_twin(model, name: str, settings: dict):
+def portable_twin(model, name: str, settings: dict, compile: bool = False):
     """``model`` rebuilt with ``use_cudnn=False`` in float32, with the same weights.
 
     The twin's graph has no CudnnRNN ops and no float16 compute (mixed precision keeps
@@ -145,7 +145,7 @@ def portable_twin(model, name: str, settings: dict):
     policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy("float32")
     try:
-        twin = build(name, **settings, use_cudnn=False, compile=False)
+        twin = build(name, **settings, use_cudnn=False, compile=compile)
     finally:
         keras.config.set_dtype_policy(policy)
     try:
