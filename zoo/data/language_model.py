@@ -18,7 +18,10 @@ def language_model_data(*, dataset: str = "tiny_shakespeare", level: str = "char
                         vocab_size: int, sequence_length: int, batch_size: int,
                         data_dir=None, manual_dir=None, train_file=None, eval_file=None,
                         seed: int = 0, shuffle_buffer: int = 10000) -> TaskData:
-    """Next-token windows: inputs ``ids[i:i+L]``, targets ``ids[i+1:i+L+1]``, for i = 0, L, 2L...
+    """Next-token windows: inputs ``ids[i:i+L]``, targets ``ids[i+1:i+L+1]``, for i = o, o+L...
+
+    ``o`` is 0 for validation and test, and drawn afresh each epoch in ``[0, L)`` for
+    training, so the model learns from every cut of the text rather than the same one.
 
     Reads the ``text`` feature of a tfds ``dataset`` (one long text per split for
     tiny_shakespeare) or a UTF-8 ``train_file`` (and ``eval_file``). ``level="char"``
@@ -44,14 +47,21 @@ def language_model_data(*, dataset: str = "tiny_shakespeare", level: str = "char
     make_vectorizer = char_vectorizer if level == "char" else word_vectorizer
     vectorize = make_vectorizer(vocab_size, texts["train"])
 
-    def windows(ids):
+    def windows(ids, offset=0):
+        ids = ids[offset:]
         n = tf.maximum(tf.size(ids) - 1, 0) // sequence_length
         inputs = tf.reshape(ids[:n * sequence_length], [n, sequence_length])
         targets = tf.reshape(ids[1:n * sequence_length + 1], [n, sequence_length])
         return tf.data.Dataset.from_tensor_slices((inputs, targets))
 
-    pairs = {name: split.map(vectorize, num_parallel_calls=tf.data.AUTOTUNE)
-             .flat_map(windows).cache() for name, split in texts.items()}
+    ids = {name: split.map(vectorize, num_parallel_calls=tf.data.AUTOTUNE).cache()
+           for name, split in texts.items()}
+    pairs = {name: ids[name].flat_map(windows) for name in ("validation", "test")}
+    # Each epoch cuts the training text at a fresh random offset, so that the windows'
+    # boundaries (where the model starts from a zero state) move from epoch to epoch.
+    offsets = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).map(
+        lambda r: tf.math.floormod(r, sequence_length))
+    pairs["train"] = tf.data.Dataset.zip(ids["train"], offsets).flat_map(windows)
     sizes = fill_caches(pairs)
     train = (pairs["train"].shuffle(shuffle_buffer, seed=seed)
              .batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE))
