@@ -147,7 +147,7 @@ def test_bfloat16_training_is_evaluated_and_exported_in_float32(shakespeare_dirs
     assert metrics["precision"] == "mixed_bfloat16"
     assert keras.config.dtype_policy().name == "float32"  # restored after the run
     evaluated, exported = twins  # the test split is measured on what is exported
-    assert evaluated.optimizer is not None and exported.optimizer is None
+    assert evaluated.compiled and not exported.compiled
     for twin in twins:
         assert {layer.dtype_policy.name for layer in twin.layers} == {"float32"}
     assert all(v.dtype == "float32" for v in evaluated.weights)
@@ -216,3 +216,45 @@ def test_the_time_budget_ends_training_before_it_is_overrun():
     history = model.fit(np.zeros((4, 2)), np.zeros(4), epochs=20, verbose=0,
                         callbacks=[SlowEpochs(), train.TimeBudget(minutes=1.5 / 60)])
     assert 1 <= len(history.epoch) <= 3
+
+
+def _fit_tiny(epochs, callbacks):
+    import keras
+    import numpy as np
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.Adam(0.01), "mse")
+    return model.fit(np.zeros((4, 2)), np.zeros(4), epochs=epochs, verbose=0,
+                     callbacks=callbacks).history["learning_rate"]
+
+
+def test_cosine_schedule_anneals_over_the_epochs():
+    import math
+
+    rates = _fit_tiny(4, [train.CosineAnneal(0.01, epochs=4, floor=0.0)])
+    expected = [0.01 * (1 + math.cos(math.pi * (e + 0.5) / 4)) / 2 for e in range(4)]
+    assert rates == pytest.approx(expected, rel=1e-5)
+
+
+def test_cosine_schedule_follows_the_time_budget_when_it_ends_first():
+    import math
+
+    import keras
+
+    class SlowEpochs(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            time.sleep(0.3)
+
+    # 100 epochs planned, but 1.2 s of budget: the rate reaches its floor within a few.
+    rates = _fit_tiny(6, [SlowEpochs(), train.CosineAnneal(0.01, epochs=100,
+                                                            minutes=1.2 / 60, floor=0.1)])
+    assert rates[0] == pytest.approx(0.01 * (1 + math.cos(math.pi / 200)) / 2 * 0.9 + 0.001)
+    assert rates[-1] == pytest.approx(0.001)
+    assert rates == sorted(rates, reverse=True)
+
+
+def test_cosine_schedule_replaces_the_per_epoch_decay():
+    with pytest.raises(ValueError, match="lr_decay_per_epoch=0.9 applies to"):
+        StackedLSTMRecipe(lr_schedule="cosine", lr_decay_per_epoch=0.9).validate()
+    with pytest.raises(ValueError, match="lr_schedule='linear'"):
+        StackedLSTMRecipe(lr_schedule="linear").validate()

@@ -26,6 +26,7 @@ from zoo.models.common import check_choice, check_int, check_positive
 from zoo.registry import build, builder_settings, model_card
 
 DISTRIBUTE = ("auto", "none", "mirrored", "multiworker")
+LR_SCHEDULES = ("plateau", "cosine")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
 DIVERGENCE_FACTOR = 10.0  # see StopOnDivergence
 
@@ -52,6 +53,7 @@ class RecipeConfig:
     max_steps: int | None = None
     learning_rate: float = 1e-3
     early_stopping_patience: int | None = 3  # None: no early stopping (keep the last epoch)
+    lr_schedule: str = "plateau"  # or cosine: annealed over the epochs or max_minutes
     lr_decay_patience: int = 1
     lr_decay_per_epoch: float = 1.0
     max_minutes: float | None = None
@@ -73,7 +75,11 @@ class RecipeConfig:
         check_positive("learning_rate", self.learning_rate)
         if self.early_stopping_patience is not None:
             check_int("early_stopping_patience", self.early_stopping_patience, 0)
+        check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         check_int("lr_decay_patience", self.lr_decay_patience, 0)
+        if self.lr_schedule == "cosine" and self.lr_decay_per_epoch != 1:
+            raise ValueError(f"lr_decay_per_epoch={self.lr_decay_per_epoch!r} applies to "
+                             "lr_schedule='plateau'; with 'cosine' it must be 1")
         if not 0 < self.lr_decay_per_epoch <= 1:
             raise ValueError(f"lr_decay_per_epoch={self.lr_decay_per_epoch!r} is out of range; "
                              "expected a number in (0, 1]")
@@ -216,7 +222,7 @@ def precision_policy(precision: str):
 
 
 def callbacks(config: RecipeConfig, monitor: str, mode: str) -> list:
-    """Divergence guard, backup for --resume, best checkpoint, early stopping, LR decay,
+    """Divergence guard, backup for --resume, best checkpoint, early stopping, LR schedule,
     TensorBoard.
 
     The guard comes first: it stops training before the other callbacks act on broken
@@ -233,22 +239,32 @@ def callbacks(config: RecipeConfig, monitor: str, mode: str) -> list:
         zoo_callbacks["AtomicModelCheckpoint"](str(run / "best.weights.h5"), monitor=monitor,
                                                mode=mode, save_best_only=True,
                                                save_weights_only=True),
-        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
-                                          patience=config.lr_decay_patience,
-                                          min_lr=config.learning_rate / 32),
         keras.callbacks.TensorBoard(str(run / "logs"), write_graph=False),
-    ] + ([keras.callbacks.EarlyStopping(monitor=monitor, mode=mode,  # restores the best epoch
+    ] + _schedule(config) + ([keras.callbacks.EarlyStopping(monitor=monitor, mode=mode,  # restores the best epoch
                                         patience=config.early_stopping_patience,
                                         restore_best_weights=True)]
          if config.early_stopping_patience is not None else []
-    ) + ([zoo_callbacks["TimeBudget"](config.max_minutes)] if config.max_minutes else []) + (
+    ) + ([zoo_callbacks["TimeBudget"](config.max_minutes)] if config.max_minutes else [])
+
+
+def _schedule(config: RecipeConfig) -> list:
+    """The learning-rate callbacks of ``config.lr_schedule``."""
+    import keras
+
+    if config.lr_schedule == "cosine":
+        return [_callback_classes()["CosineAnneal"](config.learning_rate, config.epochs,
+                                                    config.max_minutes)]
+    return [keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
+                                              patience=config.lr_decay_patience,
+                                              min_lr=config.learning_rate / 32)] + (
         # Multiplies the rate after every epoch: a steady anneal, beside the plateau cuts.
         [keras.callbacks.LearningRateScheduler(
             lambda epoch, lr: lr * config.lr_decay_per_epoch if epoch else lr)]
         if config.lr_decay_per_epoch < 1 else [])
 
 
-CALLBACKS = ("AtomicBackupAndRestore", "AtomicModelCheckpoint", "StopOnDivergence", "TimeBudget")
+CALLBACKS = ("AtomicBackupAndRestore", "AtomicModelCheckpoint", "StopOnDivergence", "TimeBudget",
+             "CosineAnneal")
 
 
 def __getattr__(name: str):
@@ -409,7 +425,40 @@ def _callback_classes() -> dict:
                       f"{self.seconds / 60:g} minutes", flush=True)
                 self.model.stop_training = True
 
-    classes = (AtomicBackupAndRestore, AtomicModelCheckpoint, StopOnDivergence, TimeBudget)
+    class CosineAnneal(keras.callbacks.Callback):
+        """Sets the rate at each epoch's start on a half cosine from ``base`` to ``base * floor``.
+
+        The position on the curve is the share of training done by the middle of the
+        epoch: of ``epochs``, or of ``minutes`` of wall time (at the mean epoch time
+        so far), whichever is further along. A run cut short by its time budget thus
+        still ends annealed, where a schedule over epochs alone would stop half-way.
+        """
+
+        def __init__(self, base: float, epochs: int, minutes: float | None = None,
+                     floor: float = 0.02):
+            super().__init__()
+            self.base, self.epochs, self.floor = base, epochs, floor
+            self.seconds = 60 * minutes if minutes else None
+
+        def on_train_begin(self, logs=None):
+            self.started, self.epochs_run = time.perf_counter(), 0
+
+        def on_epoch_begin(self, epoch, logs=None):
+            done = (epoch + 0.5) / self.epochs
+            if self.seconds and self.epochs_run:
+                elapsed = time.perf_counter() - self.started
+                done = max(done, (elapsed + elapsed / self.epochs_run / 2) / self.seconds)
+            cosine = (1 + math.cos(math.pi * min(done, 1.0))) / 2
+            self.model.optimizer.learning_rate.assign(
+                self.base * (self.floor + (1 - self.floor) * cosine))
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.epochs_run += 1
+            if logs is not None:
+                logs["learning_rate"] = float(self.model.optimizer.learning_rate.numpy())
+
+    classes = (AtomicBackupAndRestore, AtomicModelCheckpoint, StopOnDivergence, TimeBudget,
+               CosineAnneal)
     for cls in classes:
         cls.__qualname__ = cls.__name__
     return {cls.__name__: cls for cls in classes}
