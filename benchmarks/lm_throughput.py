@@ -75,7 +75,7 @@ def zoo_side(args, recipe, *, batch_size=None, sequence_length=None, jit=False,
     import zoo
     from zoo.data import language_model_data
     from zoo.models.common import compile_model
-    from zoo.train import choose_precision
+    from zoo.train import precision_policy
 
     batch_size = batch_size or recipe.batch_size
     sequence_length = sequence_length or recipe.sequence_length
@@ -89,14 +89,11 @@ def zoo_side(args, recipe, *, batch_size=None, sequence_length=None, jit=False,
                     num_layers=recipe.num_layers, dropout=recipe.dropout, cell=recipe.cell,
                     learning_rate=recipe.learning_rate, clipnorm=recipe.clipnorm)
     # Layers built under a mixed policy compute in bfloat16 and keep float32 weights.
-    keras.mixed_precision.set_global_policy(choose_precision(precision or recipe.precision))
-    try:
+    with precision_policy(precision or recipe.precision):
         if stateful:
             model = _stateful_model(batch_size, sequence_length, settings)
         else:
             model = zoo.build("stacked_lstm", **settings)
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
     if not metrics:
         compile_model(model, learning_rate=recipe.learning_rate, clipnorm=recipe.clipnorm,
                       metrics=[])
@@ -247,17 +244,17 @@ def main(argv=None) -> None:
     from zoo.train import choose_precision
 
     recipe = StackedLSTMRecipe()
+    policy = choose_precision(recipe.precision)
     print_machine()
     # A variant that repeats the recipe's own setting would time the same thing twice.
     same = {f"batch{recipe.batch_size}", f"seq{recipe.sequence_length}",
-            "bf16" if choose_precision(recipe.precision) == "mixed_bfloat16" else "float32"}
+            "bf16" if policy == "mixed_bfloat16" else "float32"}
     args.variants = [v for v in dict.fromkeys(args.variants) if v not in same]
     print(f"settings: recipe batch_size={recipe.batch_size} sequence_length="
           f"{recipe.sequence_length} embedding_dim={recipe.embedding_dim} units={recipe.units} "
           f"num_layers={recipe.num_layers} dropout={recipe.dropout} learning_rate="
-          f"{recipe.learning_rate} precision={recipe.precision} "
-          f"({choose_precision(recipe.precision)} here); tutorial batch_size={TUTORIAL_BATCH} seq_length="
-          f"{TUTORIAL_SEQ_LENGTH}; warmup={args.warmup} steps={args.steps} rounds={args.rounds} "
+          f"{recipe.learning_rate} precision={recipe.precision} ({policy} here); "
+          f"tutorial batch_size={TUTORIAL_BATCH} seq_length={TUTORIAL_SEQ_LENGTH}; warmup={args.warmup} steps={args.steps} rounds={args.rounds} "
           f"variants={args.variants} seed={args.seed}")
 
     text = train_text(args)

@@ -38,10 +38,12 @@ per wall second, and per CPU second of this process (steadier when other
 programs share the cores; wall time also counts stalls in which the process
 waits without computing, seen here at some epochs' start, mostly on the
 tutorial's side). Accuracy is on the held-out test texts after the
-same number of epochs, and its mean over the ends of epochs 2..N (one epoch's
-reading moves by a point or two from seed to seed).
+same number of epochs. One run's reading moves by a point or two from seed to seed,
+so the comparison is repeated for ``--seeds`` seeds (reviews and weights drawn anew):
+throughput is the median over all seeds' timed epochs, and the accuracy difference is
+the mean of the per-seed differences with its standard error.
 
-    python -m benchmarks.train_throughput                 # about 8 minutes on 2 busy cores
+    python -m benchmarks.train_throughput                 # about 13 minutes on 2 cores
     python -m benchmarks.train_throughput --quick         # smoke run
     python -m benchmarks.train_throughput --batch-size 128 --jit-compile
 """

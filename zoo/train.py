@@ -240,10 +240,12 @@ def callbacks(config: RecipeConfig, monitor: str, mode: str) -> list:
                                                mode=mode, save_best_only=True,
                                                save_weights_only=True),
         keras.callbacks.TensorBoard(str(run / "logs"), write_graph=False),
-    ] + _schedule(config) + ([keras.callbacks.EarlyStopping(monitor=monitor, mode=mode,  # restores the best epoch
-                                        patience=config.early_stopping_patience,
-                                        restore_best_weights=True)]
-         if config.early_stopping_patience is not None else []
+    ] + _schedule(config) + (
+        # Restores the best epoch's weights when it stops.
+        [keras.callbacks.EarlyStopping(monitor=monitor, mode=mode,
+                                       patience=config.early_stopping_patience,
+                                       restore_best_weights=True)]
+        if config.early_stopping_patience is not None else []
     ) + ([zoo_callbacks["TimeBudget"](config.max_minutes)] if config.max_minutes else [])
 
 
