@@ -27,6 +27,7 @@ class StackedLSTMRecipe(RecipeConfig):
     lr_decay_per_epoch: float = 0.9
     precision: str = "auto"  # bfloat16 math where the CPU has it: ~1.5x the tokens/s
     clipnorm: float = 1.0
+    ema_momentum: float | None = 0.99  # validate, keep and export the weights' moving average
 
 
 def main(argv=None) -> int:

@@ -172,9 +172,10 @@ def test_unknown_model_lists_close_matches():
 @pytest.mark.parametrize("setting,value", [
     ("units", 0), ("vocab_size", 1), ("dropout", 1.5), ("num_layers", 0), ("units", 2.5),
     ("embedding_dim", -1), ("cell", "transformer"), ("learning_rate", 0), ("num_classes", 1),
+    ("ema_momentum", 1.0),
 ])
 def test_out_of_range_settings_name_the_setting(setting, value):
-    name = "sentiment_lstm"
+    name = "stacked_lstm" if setting == "ema_momentum" else "sentiment_lstm"
     with pytest.raises(ValueError, match=rf"{setting}="):
         zoo.build(name, **{setting: value})
 
@@ -208,3 +209,39 @@ def test_zoo_list_prints_the_catalog():
     for name in MODELS:
         assert name in out
     assert len(out.strip().splitlines()) == 1 + len(MODELS)
+
+
+def _text_windows(model, windows=8, length=12):
+    """A trained-for-a-moment language model's consecutive windows of one random text."""
+    import tensorflow as tf
+
+    ids = np.random.default_rng(0).integers(1, VOCAB, size=windows * length + 1)
+    pairs = (ids[:-1].reshape(windows, length), ids[1:].reshape(windows, length))
+    model.fit(*pairs, epochs=2, verbose=0)
+    return tf.data.Dataset.from_tensor_slices(pairs).batch(3)
+
+
+def test_carried_state_metrics_read_the_text_in_order_carrying_state():
+    from zoo.models.language_model import carried_state_metrics
+
+    keras.utils.set_random_seed(0)
+    model = zoo.build("stacked_lstm", **SMALL["stacked_lstm"], learning_rate=1e-2)
+    windows = _text_windows(model)
+    independent = model.evaluate(windows, verbose=0, return_dict=True)
+    # One stream per window, read in one go: every window from a zero state, as evaluate does.
+    alone = carried_state_metrics(model, windows, streams=8, window=12)
+    for key in ("loss", "accuracy", "top5_accuracy"):
+        assert alone[key] == pytest.approx(independent[key], abs=1e-5)
+    # One stream: the state carries across windows, so where the text is cut makes no
+    # difference, while independent windows score differently.
+    whole = carried_state_metrics(model, windows, streams=1, window=96)
+    cut = carried_state_metrics(model, windows, streams=1, window=5)
+    assert cut["loss"] == pytest.approx(whole["loss"], abs=1e-5)
+    assert abs(whole["loss"] - independent["loss"]) > 1e-4
+    with pytest.raises(ValueError, match="window=0"):
+        carried_state_metrics(model, windows, window=0)
+
+
+def test_stacked_lstm_averages_its_weights_by_default():
+    assert zoo.build_stacked_lstm(**SMALL["stacked_lstm"]).optimizer.use_ema
+    assert not zoo.build_stacked_lstm(**SMALL["stacked_lstm"], ema_momentum=None).optimizer.use_ema

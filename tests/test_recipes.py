@@ -18,6 +18,7 @@ from recipes.next_word_rnn import NextWordRNNRecipe
 from recipes.sentiment_lstm import SentimentLSTMRecipe
 from recipes.stacked_lstm import StackedLSTMRecipe
 from recipes.topic_gru import TopicGRURecipe
+import zoo
 from zoo import train
 
 TINY = dict(epochs=1, max_steps=2, batch_size=8, units=8, embedding_dim=8, verbose=0,
@@ -46,8 +47,11 @@ def test_language_model_recipes_on_real_tiny_shakespeare(recipe, shakespeare_dir
     data_dir, _ = shakespeare_dirs
     test = run_recipe(recipe, tmp_path, data_dir=str(data_dir), sequence_length=20,
                       vocab_size=500)
-    assert {"loss", "perplexity", "accuracy", "top5_accuracy"} <= set(test)
+    assert {"loss", "perplexity", "accuracy", "top5_accuracy", "carried_loss",
+            "carried_perplexity", "carried_accuracy", "carried_top5_accuracy"} <= set(test)
     assert test["perplexity"] == pytest.approx(2.718281828 ** test["loss"], rel=1e-6)
+    assert test["carried_perplexity"] == pytest.approx(2.718281828 ** test["carried_loss"],
+                                                       rel=1e-6)
 
 
 def test_sentiment_recipe_on_mocked_imdb(tmp_path):
@@ -216,6 +220,35 @@ def test_the_time_budget_ends_training_before_it_is_overrun():
     history = model.fit(np.zeros((4, 2)), np.zeros(4), epochs=20, verbose=0,
                         callbacks=[SlowEpochs(), train.TimeBudget(minutes=1.5 / 60)])
     assert 1 <= len(history.epoch) <= 3
+
+
+@pytest.mark.parametrize("patience", [None, 5])
+def test_averaged_weights_are_validated_and_kept_when_the_budget_ends_training(
+        tmp_path, patience):
+    import keras
+    import numpy as np
+
+    class SlowEpochs(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.training_weights = self.model.get_weights()  # before any swap
+            time.sleep(0.4)
+
+    keras.utils.set_random_seed(0)
+    model = zoo.build_stacked_lstm(vocab_size=20, units=8, embedding_dim=8, learning_rate=0.05,
+                                   ema_momentum=0.9)
+    x = np.random.default_rng(0).integers(1, 20, size=(16, 10))
+    config = StackedLSTMRecipe(run_dir=str(tmp_path), max_minutes=1.0 / 60, epochs=20,
+                               early_stopping_patience=patience)
+    slow = SlowEpochs()
+    history = model.fit(x, x, validation_data=(x, x), epochs=20, batch_size=2, verbose=0,
+                        callbacks=[slow] + train.callbacks(config, "val_loss", "min", ema=True))
+    assert len(history.epoch) < 20  # the budget ended it
+    # What is kept is the average that was validated (the best epoch's, with early
+    # stopping; the last one's without), not the training weights.
+    validated = history.history["val_loss"]
+    kept = model.evaluate(x, x, verbose=0, return_dict=True)["loss"]
+    assert kept == pytest.approx(min(validated) if patience else validated[-1], rel=1e-5)
+    assert any(not np.allclose(a, b) for a, b in zip(model.get_weights(), slow.training_weights))
 
 
 def _fit_tiny(epochs, callbacks):

@@ -221,21 +221,25 @@ def precision_policy(precision: str):
         keras.config.set_dtype_policy(previous)
 
 
-def callbacks(config: RecipeConfig, monitor: str, mode: str) -> list:
+def callbacks(config: RecipeConfig, monitor: str, mode: str, ema: bool = False) -> list:
     """Divergence guard, backup for --resume, best checkpoint, early stopping, LR schedule,
-    TensorBoard.
+    TensorBoard; with ``ema`` (an optimizer averaging the weights), the average swapped in.
 
     The guard comes first: it stops training before the other callbacks act on broken
-    weights (back them up, say).
+    weights (back them up, say). The backup saves the training weights, before the
+    average is swapped in for the checkpoint and early stopping; the time budget
+    decides before the swap whether this epoch is the last.
     """
     import keras
 
     zoo_callbacks = _callback_classes()
     run = config.run_path
     backup = zoo_callbacks["AtomicBackupAndRestore"](str(run / "backup"))
+    budget = [zoo_callbacks["TimeBudget"](config.max_minutes)] if config.max_minutes else []
     return [
         zoo_callbacks["StopOnDivergence"](backup),
         backup,
+    ] + budget + ([zoo_callbacks["KeepAveragedWeights"]()] if ema else []) + [
         zoo_callbacks["AtomicModelCheckpoint"](str(run / "best.weights.h5"), monitor=monitor,
                                                mode=mode, save_best_only=True,
                                                save_weights_only=True),
@@ -246,7 +250,7 @@ def callbacks(config: RecipeConfig, monitor: str, mode: str) -> list:
                                        patience=config.early_stopping_patience,
                                        restore_best_weights=True)]
         if config.early_stopping_patience is not None else []
-    ) + ([zoo_callbacks["TimeBudget"](config.max_minutes)] if config.max_minutes else [])
+    )
 
 
 def _schedule(config: RecipeConfig) -> list:
@@ -266,7 +270,7 @@ def _schedule(config: RecipeConfig) -> list:
 
 
 CALLBACKS = ("AtomicBackupAndRestore", "AtomicModelCheckpoint", "StopOnDivergence", "TimeBudget",
-             "CosineAnneal")
+             "CosineAnneal", "KeepAveragedWeights")
 
 
 def __getattr__(name: str):
@@ -459,8 +463,26 @@ def _callback_classes() -> dict:
             if logs is not None:
                 logs["learning_rate"] = float(self.model.optimizer.learning_rate.numpy())
 
+    class KeepAveragedWeights(keras.callbacks.SwapEMAWeights):
+        """Validates, checkpoints and keeps the optimizer's moving average of the weights.
+
+        Keras's ``SwapEMAWeights(swap_on_epoch=True)``: the average is in the model for
+        validation and for the callbacks after this one (best checkpoint, early
+        stopping), the training weights during the epochs. It also keeps the average
+        when a run stops before its last epoch (time budget), where ``fit`` would
+        otherwise end on the training weights.
+        """
+
+        def __init__(self):
+            super().__init__(swap_on_epoch=True)
+
+        def on_epoch_end(self, epoch, logs=None):
+            super().on_epoch_end(epoch, logs)
+            if self.model.stop_training and epoch != self.params["epochs"] - 1:
+                self._finalize_ema_values()
+
     classes = (AtomicBackupAndRestore, AtomicModelCheckpoint, StopOnDivergence, TimeBudget,
-               CosineAnneal)
+               CosineAnneal, KeepAveragedWeights)
     for cls in classes:
         cls.__qualname__ = cls.__name__
     return {cls.__name__: cls for cls in classes}
@@ -546,7 +568,8 @@ def _train(config, card, run_dir, strategy, policy: str) -> dict:
     started = time.perf_counter()
     history = model.fit(train, validation_data=validation, epochs=config.epochs,
                         steps_per_epoch=steps, shuffle=False,  # tf.data already shuffles
-                        callbacks=callbacks(config, monitor, mode), verbose=config.verbose)
+                        callbacks=callbacks(config, monitor, mode, ema=_averages(model)),
+                        verbose=config.verbose)
     wall = time.perf_counter() - started  # StopOnDivergence ends a diverging run in fit
 
     evaluated = model
@@ -590,6 +613,12 @@ def _train(config, card, run_dir, strategy, policy: str) -> dict:
     return metrics
 
 
+def _averages(model) -> bool:
+    """Whether the model's optimizer keeps a moving average of the weights."""
+    optimizer = getattr(model, "optimizer", None)
+    return bool(getattr(getattr(optimizer, "inner_optimizer", optimizer), "use_ema", False))
+
+
 def _monitor(task: str) -> tuple[str, str]:
     if task == "text-classification":
         return "val_accuracy", "max"
@@ -599,7 +628,15 @@ def _monitor(task: str) -> tuple[str, str]:
 def _task_metrics(task, metrics, model, task_data, config) -> dict:
     metrics = {k: float(v) for k, v in metrics.items()}
     if task == "language-modeling":
-        metrics["perplexity"] = math.exp(metrics["loss"]) if metrics["loss"] < 709 else math.inf
+        from zoo.models.language_model import carried_state_metrics
+
+        test = task_data.test.take(config.max_steps) if config.max_steps else task_data.test
+        carried = carried_state_metrics(model, test, streams=config.batch_size,
+                                        window=config.sequence_length)
+        metrics.update({f"carried_{name}": value for name, value in carried.items()})
+        for prefix in ("", "carried_"):
+            loss = metrics[f"{prefix}loss"]
+            metrics[f"{prefix}perplexity"] = math.exp(loss) if loss < 709 else math.inf
     if task == "dialogue":
         metrics["bleu"] = bleu(model, task_data, max_batches=config.max_steps or 20)
     return metrics
@@ -680,6 +717,7 @@ def plot_curves(history: dict, path: Path, title: str) -> None:
 
 def main(cls: type[RecipeConfig], argv: list[str] | None = None) -> int:
     """Entry point shared by the recipe scripts and ``zoo train``."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
     try:
         run(parse_config(cls, argv))
     except (ValueError, FileNotFoundError, FloatingPointError) as err:

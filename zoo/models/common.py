@@ -62,12 +62,18 @@ def recurrent_layer(cell: str, units: int, *, return_sequences: bool, name: str,
 
 
 def compile_model(model, *, learning_rate: float, clipnorm: float | None, metrics,
-                  ignore_class: int | None = None):
-    """Adam with global-norm gradient clipping (on by default against exploding gradients)."""
+                  ignore_class: int | None = None, ema_momentum: float | None = None):
+    """Adam with global-norm gradient clipping (on by default against exploding gradients).
+
+    ``ema_momentum`` keeps an exponential moving average of the weights in the optimizer
+    (Polyak averaging); recipes validate, checkpoint and export that average.
+    """
     import keras
 
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate, global_clipnorm=clipnorm),
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate, global_clipnorm=clipnorm,
+                                        use_ema=ema_momentum is not None,
+                                        ema_momentum=ema_momentum or 0.99),
         loss=keras.losses.SparseCategoricalCrossentropy(ignore_class=ignore_class),
         metrics=metrics,
     )

@@ -9,7 +9,7 @@ from zoo.registry import register_model
 
 
 def _language_model(*, name, vocab_size, embedding_dim, units, num_layers, dropout, cell,
-                    learning_rate, clipnorm, compile, use_cudnn="auto"):
+                    learning_rate, clipnorm, compile, use_cudnn="auto", ema_momentum=None):
     import keras
 
     check_int("vocab_size", vocab_size, 2)
@@ -20,6 +20,8 @@ def _language_model(*, name, vocab_size, embedding_dim, units, num_layers, dropo
     check_choice("cell", cell, CELLS)
     check_positive("learning_rate", learning_rate)
     check_optional_positive("clipnorm", clipnorm)
+    if ema_momentum is not None:
+        check_rate("ema_momentum", ema_momentum)
 
     tokens = keras.Input(shape=(None,), dtype="int64", name="tokens")
     x = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")(tokens)
@@ -31,7 +33,8 @@ def _language_model(*, name, vocab_size, embedding_dim, units, num_layers, dropo
     probs = keras.layers.Activation("softmax", dtype="float32", name="next_token")(logits)
     model = keras.Model(tokens, probs, name=name)
     if compile:
-        compile_model(model, learning_rate=learning_rate, clipnorm=clipnorm, metrics=[
+        compile_model(model, learning_rate=learning_rate, clipnorm=clipnorm,
+                      ema_momentum=ema_momentum, metrics=[
             keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
             keras.metrics.SparseTopKCategoricalAccuracy(k=5, name="top5_accuracy"),
         ])
@@ -57,6 +60,61 @@ def step(model, token, states):
         new_states.append(state)
     probs = model.get_layer("next_token")(model.get_layer("logits")(x))
     return probs, new_states
+
+
+def carried_state_metrics(model, windows, *, streams: int = 32, window: int = 200) -> dict:
+    """Loss, accuracy and top-5 accuracy over a whole text read in order, state carried.
+
+    ``windows`` yields ``(inputs, targets)`` batches of consecutive windows of one text
+    (a language model's validation or test split). The text is cut into ``streams``
+    contiguous rows read ``window`` tokens at a time, each layer's state carried from
+    one window to the next, so that only the first tokens of a row start from a zero
+    state (as in char-rnn and PyTorch's word_language_model evaluation). Independent
+    windows, as ``model.evaluate`` reads them, restart every window from zero instead.
+    """
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    check_int("streams", streams, 1)
+    check_int("window", window, 1)
+    inputs, targets = [], []
+    for x, y in windows:
+        inputs.append(np.asarray(x).reshape(-1))
+        targets.append(np.asarray(y).reshape(-1))
+    inputs, targets = np.concatenate(inputs), np.concatenate(targets)
+    streams = max(1, min(streams, inputs.size))
+    length = inputs.size // streams
+    inputs = inputs[:streams * length].reshape(streams, length)
+    targets = targets[:streams * length].reshape(streams, length)
+
+    rnns = [keras.layers.RNN(model.get_layer(f"rnn_{i}").cell, return_sequences=True,
+                             return_state=True) for i in range(_num_layers(model))]
+
+    @tf.function(reduce_retracing=True)
+    def advance(tokens, labels, states):
+        x = model.get_layer("embedding")(tokens)
+        new_states = []
+        for rnn, state in zip(rnns, states):
+            x, *state = rnn(x, initial_state=state, training=False)
+            new_states.append(state)
+        probs = tf.cast(model.get_layer("next_token")(model.get_layer("logits")(x)), tf.float32)
+        true = tf.gather(probs, labels, batch_dims=2)
+        nll = -tf.math.log(tf.maximum(true, 1e-12))
+        rank = tf.reduce_sum(tf.cast(probs > true[..., None], tf.int32), axis=-1)
+        return (tf.reduce_sum(nll), tf.reduce_sum(tf.cast(rank == 0, tf.float32)),
+                tf.reduce_sum(tf.cast(rank < 5, tf.float32)), new_states)
+
+    states = [list(state) if isinstance(state, (list, tuple)) else [state]
+              for state in initial_states(model, streams)]
+    totals = np.zeros(3)
+    for start in range(0, length, window):
+        nll, top1, top5, states = advance(inputs[:, start:start + window],
+                                          targets[:, start:start + window], states)
+        totals += [float(nll), float(top1), float(top5)]
+    count = max(streams * length, 1)
+    return {"loss": totals[0] / count, "accuracy": totals[1] / count,
+            "top5_accuracy": totals[2] / count}
 
 
 def _num_layers(model):
@@ -114,15 +172,19 @@ STACKED_LSTM_CARD = ModelCard(
 def build_stacked_lstm(*, vocab_size: int = 67, embedding_dim: int = 64, units: int = 384,
                        num_layers: int = 2, dropout: float = 0.25, cell: str = "lstm",
                        learning_rate: float = 3e-3, clipnorm: float | None = 1.0,
-                       compile: bool = True, use_cudnn="auto"):
+                       ema_momentum: float | None = 0.99, compile: bool = True,
+                       use_cudnn="auto"):
     """Character-level language model: two or more stacked LSTMs with dropout between.
 
     Every LSTM returns its full sequence to the next; dropout sits between layers
     (never on the recurrent connections, which would rule out the cuDNN kernel).
     Output: a distribution over the ``vocab_size`` characters at every step.
+    ``ema_momentum`` averages the weights over training (None: off); the average
+    generalises better than the last step's weights, and recipes keep it.
     """
     check_int("num_layers", num_layers, 2)
     return _language_model(name="stacked_lstm", vocab_size=vocab_size,
                            embedding_dim=embedding_dim, units=units, num_layers=num_layers,
                            dropout=dropout, cell=cell, learning_rate=learning_rate,
-                           clipnorm=clipnorm, compile=compile, use_cudnn=use_cudnn)
+                           clipnorm=clipnorm, compile=compile, use_cudnn=use_cudnn,
+                           ema_momentum=ema_momentum)
