@@ -244,4 +244,6 @@ def test_carried_state_metrics_read_the_text_in_order_carrying_state():
 
 def test_stacked_lstm_averages_its_weights_by_default():
     assert zoo.build_stacked_lstm(**SMALL["stacked_lstm"]).optimizer.use_ema
-    assert not zoo.build_stacked_lstm(**SMALL["stacked_lstm"], ema_momentum=None).optimizer.use_ema
+    for off in (None, 0):
+        model = zoo.build_stacked_lstm(**SMALL["stacked_lstm"], ema_momentum=off)
+        assert not model.optimizer.use_ema

@@ -59,7 +59,7 @@ KILL_MID_EPOCH = textwrap.dedent("""
                 os.kill(os.getpid(), signal.SIGKILL)
 
     callbacks = train.callbacks
-    train.callbacks = lambda *args: callbacks(*args) + [Kill()]
+    train.callbacks = lambda *args, **kwargs: callbacks(*args, **kwargs) + [Kill()]
     sys.exit(main(sys.argv[3:]))
 """)
 
@@ -198,7 +198,8 @@ def test_divergence_after_a_backup_names_it_and_it_holds_good_weights(shakespear
     data_dir, _ = shakespeare_dirs
     jump = keras.callbacks.LearningRateScheduler(lambda epoch, lr: 1e4 if epoch == 1 else lr)
     callbacks = train.callbacks
-    monkeypatch.setattr(train, "callbacks", lambda *args: callbacks(*args) + [jump])
+    monkeypatch.setattr(train, "callbacks",
+                        lambda *args, **kwargs: callbacks(*args, **kwargs) + [jump])
     config = StackedLSTMRecipe(data_dir=str(data_dir), epochs=3, max_steps=4, units=16,
                                embedding_dim=8, sequence_length=32, batch_size=16, verbose=0,
                                run_dir=str(tmp_path / "run"),

@@ -579,7 +579,7 @@ def _train(config, card, run_dir, strategy, policy: str) -> dict:
         evaluated = portable_twin(model, config.model, settings, compile=True)
     test = task_data.test.take(config.max_steps) if config.max_steps else task_data.test
     test_metrics = evaluated.evaluate(test, verbose=0, return_dict=True)
-    test_metrics = _task_metrics(card.task, test_metrics, evaluated, task_data, config)
+    test_metrics = _task_metrics(card.task, test_metrics, evaluated, task_data, config, test)
     epochs_run = len(history.history.get("loss", []))
     examples = _count_examples(train.take(steps) if steps else train) * epochs_run
     metrics = {
@@ -625,12 +625,11 @@ def _monitor(task: str) -> tuple[str, str]:
     return "val_loss", "min"
 
 
-def _task_metrics(task, metrics, model, task_data, config) -> dict:
+def _task_metrics(task, metrics, model, task_data, config, test) -> dict:
     metrics = {k: float(v) for k, v in metrics.items()}
     if task == "language-modeling":
         from zoo.models.language_model import carried_state_metrics
 
-        test = task_data.test.take(config.max_steps) if config.max_steps else task_data.test
         carried = carried_state_metrics(model, test, streams=config.batch_size,
                                         window=config.sequence_length)
         metrics.update({f"carried_{name}": value for name, value in carried.items()})

@@ -66,13 +66,14 @@ def compile_model(model, *, learning_rate: float, clipnorm: float | None, metric
     """Adam with global-norm gradient clipping (on by default against exploding gradients).
 
     ``ema_momentum`` keeps an exponential moving average of the weights in the optimizer
-    (Polyak averaging); recipes validate, checkpoint and export that average.
+    (Polyak averaging); recipes validate, checkpoint and export that average. None or
+    0: no average.
     """
     import keras
 
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate, global_clipnorm=clipnorm,
-                                        use_ema=ema_momentum is not None,
+                                        use_ema=bool(ema_momentum),
                                         ema_momentum=ema_momentum or 0.99),
         loss=keras.losses.SparseCategoricalCrossentropy(ignore_class=ignore_class),
         metrics=metrics,
