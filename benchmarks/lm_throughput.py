@@ -254,7 +254,8 @@ def main(argv=None) -> None:
           f"{recipe.sequence_length} embedding_dim={recipe.embedding_dim} units={recipe.units} "
           f"num_layers={recipe.num_layers} dropout={recipe.dropout} learning_rate="
           f"{recipe.learning_rate} precision={recipe.precision} ({policy} here); "
-          f"tutorial batch_size={TUTORIAL_BATCH} seq_length={TUTORIAL_SEQ_LENGTH}; warmup={args.warmup} steps={args.steps} rounds={args.rounds} "
+          f"tutorial batch_size={TUTORIAL_BATCH} seq_length={TUTORIAL_SEQ_LENGTH}; "
+          f"warmup={args.warmup} steps={args.steps} rounds={args.rounds} "
           f"variants={args.variants} seed={args.seed}")
 
     text = train_text(args)

@@ -72,9 +72,9 @@ def compile_model(model, *, learning_rate: float, clipnorm: float | None, metric
     import keras
 
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate, global_clipnorm=clipnorm,
-                                        use_ema=bool(ema_momentum),
-                                        ema_momentum=ema_momentum or 0.99),
+        optimizer=keras.optimizers.Adam(
+            learning_rate=learning_rate, global_clipnorm=clipnorm,
+            **({"use_ema": True, "ema_momentum": ema_momentum} if ema_momentum else {})),
         loss=keras.losses.SparseCategoricalCrossentropy(ignore_class=ignore_class),
         metrics=metrics,
     )

@@ -105,8 +105,7 @@ def carried_state_metrics(model, windows, *, streams: int = 32, window: int = 20
         return (tf.reduce_sum(nll), tf.reduce_sum(tf.cast(rank == 0, tf.float32)),
                 tf.reduce_sum(tf.cast(rank < 5, tf.float32)), new_states)
 
-    states = [list(state) if isinstance(state, (list, tuple)) else [state]
-              for state in initial_states(model, streams)]
+    states = initial_states(model, streams)
     totals = np.zeros(3)
     for start in range(0, length, window):
         nll, top1, top5, states = advance(inputs[:, start:start + window],
