@@ -12,8 +12,7 @@ class ChatbotRecipe(RecipeConfig):
 
     model: str = "chatbot"
     dataset: str = "schema_guided_dialogue"
-    source_vocab_size: int = 8000
-    target_vocab_size: int = 8000
+    vocab_size: int = 8000
     sequence_length: int = 30
     batch_size: int = 64
     epochs: int = 10

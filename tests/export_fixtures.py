@@ -48,12 +48,15 @@ def make(kind: str, use_cudnn="auto", seed: int = 0) -> Made:
 
     keras.utils.set_random_seed(seed)
     name, labels = NAMES[kind], None
-    if kind == "chatbot":
-        target = vectorizer([f"[start] {r} [end]" for r in REPLIES], standardize="lower")
-        vectorizers = {"source": vectorizer(SENTENCES), "target": target}
-        settings = dict(units=8, embedding_dim=8,
-                        source_vocab_size=vectorizers["source"].vocabulary_size(),
-                        target_vocab_size=target.vocabulary_size())
+    if kind == "chatbot":  # one vocabulary for messages and replies, as the recipe makes it
+        import tensorflow as tf
+
+        from zoo.data.text import END, START, split_edge_punctuation, word_vectorizer
+
+        text = word_vectorizer(100, tf.data.Dataset.from_tensor_slices(SENTENCES + REPLIES),
+                               standardize=split_edge_punctuation, reserved=(START, END))
+        vectorizers = {"text": text}
+        settings = dict(units=8, embedding_dim=8, vocab_size=text.vocabulary_size())
     else:
         kwargs = dict(split="character", standardize=None) if kind == "char_lm" else {}
         vectorizers = {"text": vectorizer(SENTENCES, **kwargs)}

@@ -21,6 +21,7 @@ import yaml
 import zoo.data
 from zoo.data import (DatasetUnavailableError, classification_data, dialogue_data,
                       language_model_data, lower_and_split_punctuation)
+from zoo.data.text import join_words, split_edge_punctuation
 from zoo.data import sources
 from zoo.data.chatterbot import split_of
 
@@ -38,10 +39,6 @@ def rows(batch):
 def words(vectorizer, ids):
     vocabulary = vectorizer.get_vocabulary()
     return " ".join(vocabulary[i] for i in ids)
-
-
-def standardized(text):
-    return " ".join(lower_and_split_punctuation(tf.constant(text)).numpy().decode().split())
 
 
 def assert_right_padded(batch):
@@ -222,11 +219,11 @@ def test_ag_news_joins_title_and_description(tmp_path):
 def test_schema_guided_dialogue_pairs_each_user_turn_with_the_reply(tmp_path):
     with mock_tfds(tmp_path, "schema_guided_dialogue", {"train": 120, "dev": 30, "test": 30},
                    dialogue_example):
-        data = dialogue_data(source_vocab_size=1000, target_vocab_size=1000, sequence_length=24,
+        data = dialogue_data(vocab_size=1000, sequence_length=24,
                              batch_size=16, data_dir=tmp_path)
-    source_vectorizer, target_vectorizer = data.vectorizers["source"], data.vectorizers["target"]
-    assert target_vectorizer.get_vocabulary()[2:4] == ["[start]", "[end]"]
-    exchanges = {(standardized(user), standardized(system)) for user, system in EXCHANGES}
+    vectorizer = data.vectorizers["text"]  # one vocabulary for messages and replies
+    assert vectorizer.get_vocabulary()[2:4] == ["[start]", "[end]"]
+    exchanges = {(as_written(user), as_written(system)) for user, system in EXCHANGES}
 
     lengths = set()
     for (source, target_in), target_out in data.validation:
@@ -237,15 +234,43 @@ def test_schema_guided_dialogue_pairs_each_user_turn_with_the_reply(tmp_path):
         lengths.add(max(source.shape[1], target_in.shape[1]))
         for src, t_in, t_out in zip(rows(source), rows(target_in), rows(target_out)):
             assert t_in[0] == 2 and t_out[-1] == 3 and t_in[1:] == t_out[:-1]
-            pair = (words(source_vectorizer, src), words(target_vectorizer, t_out[:-1]))
+            pair = (words(vectorizer, src), words(vectorizer, t_out[:-1]))
             assert pair in exchanges, pair
     assert len(lengths) > 1
 
 
-def test_dialogue_standardization_keeps_markers_and_punctuation():
-    assert standardized("[start] I'd like 2 tickets, please! [end]") == \
-        "[start] i'd like 2 tickets , please ! [end]"
-    assert standardized("It’s “great”.") == "it's “ great ” ."
+def as_written(text):
+    return " ".join(split_edge_punctuation(tf.constant(text)).numpy().decode().split())
+
+
+def test_dialogue_words_keep_case_and_inner_marks_and_join_back_as_written():
+    text = "Confirming: a table at Sino (San Jose) at 11:30 am, call 408-247-8880. Isn't it $50?"
+    assert as_written(text) == ("Confirming : a table at Sino ( San Jose ) at 11:30 am , call "
+                                "408-247-8880 . Isn't it $ 50 ?")
+    tokens = tf.ragged.constant([as_written(text).split(),
+                                 as_written("Yes, please.").split()]).to_tensor("")
+    assert [t.decode() for t in join_words(tokens).numpy()] == [text, "Yes, please."]
+    assert as_written("It’s fine") == "It's fine"
+
+
+def test_dialogue_targets_copy_unknown_message_words(tmp_path):
+    """A reply word outside the vocabulary that the message holds becomes a copy id."""
+    lines = [f"Book a table at {name}.\tI booked a table at {name}." for name in
+             ("Zanzibar", "Sino", "Alamo", "Delfina", "Nopa", "Tacolicious")]
+    pairs = write(tmp_path / "pairs.tsv", "\n".join(
+        lines[1:] + ["Book a table there.\tI booked a table."] * 6))
+    data = dialogue_data(train_file=pairs, eval_file=write(tmp_path / "eval.tsv", lines[0]),
+                         vocab_size=12, sequence_length=20, batch_size=4)
+    vocabulary = data.vectorizers["text"].get_vocabulary()
+    assert "Zanzibar" not in vocabulary and len(vocabulary) == 12
+    (source, target_in), target_out = next(iter(data.test))
+    source, target_in, target_out = (rows(x)[0] for x in (source, target_in, target_out))
+    position = as_written(lines[0].split("\t")[0]).split().index("Zanzibar")
+    at = as_written(lines[0].split("\t")[1]).split().index("Zanzibar")
+    assert source[position] == 1 and target_in[at + 1] == 1  # read as out-of-vocabulary
+    assert target_out[at] == 12 + position  # written as a copy of the message's word
+    assert [t for i, t in enumerate(target_out) if i != at] == \
+        [t for i, t in enumerate(target_in[1:] + [3]) if i != at]
 
 
 def test_standardization_serializes_by_registered_name():
@@ -282,7 +307,7 @@ def test_chatterbot_loads_offline_with_fixed_splits(chatterbot_dir):
 
 
 def test_chatterbot_dialogue_data(chatterbot_dir):
-    data = dialogue_data(dataset="chatterbot", source_vocab_size=3000, target_vocab_size=3000,
+    data = dialogue_data(dataset="chatterbot", vocab_size=3000,
                          sequence_length=16, batch_size=32, data_dir=chatterbot_dir)
     assert 1500 < data.train_examples < 2393
     (source, target_in), target_out = next(iter(data.train))
@@ -379,7 +404,7 @@ def test_language_model_from_text_files_takes_vocabulary_from_train(tmp_path):
 
 def test_dialogue_from_a_tsv_of_pairs(tmp_path):
     pairs = write(tmp_path / "pairs.tsv", "\n".join(f"{u}\t{s}" for u, s in EXCHANGES * 3))
-    data = dialogue_data(train_file=pairs, source_vocab_size=200, target_vocab_size=200,
+    data = dialogue_data(train_file=pairs, vocab_size=200,
                          sequence_length=20, batch_size=4)
     assert data.train_examples == 36 - 4 - 4
     (source, target_in), target_out = next(iter(data.test))
@@ -387,5 +412,5 @@ def test_dialogue_from_a_tsv_of_pairs(tmp_path):
 
     bad = write(tmp_path / "bad.tsv", "Hello\tHi there\nno tab on this line\n")
     with pytest.raises(ValueError, match=r"bad.tsv, line 2: expected 'message<TAB>reply'"):
-        dialogue_data(train_file=bad, source_vocab_size=200, target_vocab_size=200,
+        dialogue_data(train_file=bad, vocab_size=200,
                       sequence_length=20, batch_size=4)

@@ -13,7 +13,7 @@ from zoo.models.common import CELLS
 MODELS = zoo.list_models()
 VOCAB = 40
 SMALL = {
-    "chatbot": dict(source_vocab_size=VOCAB, target_vocab_size=VOCAB, units=8, embedding_dim=8),
+    "chatbot": dict(vocab_size=VOCAB, units=8, embedding_dim=8),
     "next_word_rnn": dict(vocab_size=VOCAB, units=8, embedding_dim=8),
     "sentiment_lstm": dict(vocab_size=VOCAB, units=8, embedding_dim=8),
     "stacked_lstm": dict(vocab_size=VOCAB, units=8, embedding_dim=8),
@@ -38,7 +38,8 @@ def targets_for(model, batch, steps, seed=0):
     out = model.output_shape
     if len(out) == 2:  # many-to-one
         return rng.integers(0, out[-1], size=(batch,))
-    return rng.integers(1, out[-1], size=(batch, steps + (model.name == "chatbot")))
+    # The chatbot's width is its vocabulary and a copy id per source step.
+    return rng.integers(1, out[-1] or VOCAB + steps, size=(batch, steps + (model.name == "chatbot")))
 
 
 def test_catalog_has_the_five_models():
@@ -76,7 +77,8 @@ def test_output_shapes_for_any_batch_and_length(name, batch, steps):
     if card.architecture == "many-to-one":
         assert out.shape == (batch, model.output_shape[-1])
     else:
-        assert out.shape == (batch, steps + (name == "chatbot"), VOCAB)
+        copies = steps if name == "chatbot" else 0  # one copy id per source step
+        assert out.shape == (batch, steps + (name == "chatbot"), VOCAB + copies)
     np.testing.assert_allclose(out.sum(axis=-1), 1.0, rtol=1e-4)
 
 
@@ -87,8 +89,11 @@ def test_right_padding_does_not_change_the_output(name):
     padded = inputs_for(name, 3, 6, pad=5)
     if name == "chatbot":  # pad the source only; the target steps stay aligned
         padded[1] = short[1]
-    np.testing.assert_allclose(model.predict(short, verbose=0), model.predict(padded, verbose=0),
-                               atol=1e-5)
+    out, out_padded = model.predict(short, verbose=0), model.predict(padded, verbose=0)
+    if name == "chatbot":  # padded source steps add copy ids that get nothing
+        np.testing.assert_array_equal(out_padded[..., out.shape[-1]:], 0.0)
+        out_padded = out_padded[..., :out.shape[-1]]
+    np.testing.assert_allclose(out, out_padded, atol=1e-5)
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -183,8 +188,8 @@ def test_out_of_range_settings_name_the_setting(setting, value):
 def test_chatbot_settings_are_checked():
     with pytest.raises(ValueError, match="attention="):
         zoo.build("chatbot", attention="cosine")
-    with pytest.raises(ValueError, match="source_vocab_size="):
-        zoo.build("chatbot", source_vocab_size=1)
+    with pytest.raises(ValueError, match="vocab_size="):
+        zoo.build("chatbot", vocab_size=1)
 
 
 def test_unknown_setting_is_a_value_error_listing_accepted_ones():

@@ -70,8 +70,7 @@ def test_topic_recipe_on_mocked_ag_news(tmp_path):
 def test_chatbot_recipe_on_mocked_schema_guided_dialogue(tmp_path):
     with mock_tfds(tmp_path / "tfds", "schema_guided_dialogue",
                    {"train": 30, "dev": 10, "test": 10}, dialogue_example):
-        test = run_recipe(ChatbotRecipe, tmp_path, source_vocab_size=200,
-                          target_vocab_size=200)
+        test = run_recipe(ChatbotRecipe, tmp_path, vocab_size=200)
     assert {"token_accuracy", "bleu", "loss"} <= set(test)
 
 

@@ -300,7 +300,7 @@ def test_gradient_clipping_tames_exploding_gradients():
     ("stacked_lstm", ["--num-layers", "1"], r"num_layers=1 .* expected an integer >= 2"),
     ("stacked_lstm", ["--level", "byte"], r"level='byte' .* expected one of 'char', 'word'"),
     ("chatbot", ["--attention", "dotty"], r"attention='dotty' is not accepted"),
-    ("chatbot", ["--target-vocab-size", "4"], r"target_vocab_size=4 is out of range"),
+    ("chatbot", ["--vocab-size", "4"], r"vocab_size=4 is out of range"),
     ("chatbot", ["--clipnorm", "-1"], r"clipnorm=-1.0 .* expected a number > 0"),
 ])
 def test_recipe_settings_are_checked_before_any_data_is_read(model, flags, message, tmp_path,

@@ -16,7 +16,9 @@ export made on a GPU loads on a CPU-only server), and adds the task's endpoints:
 ``dialogue``
     ``serving_default(text)`` and ``reply(text)`` -> ``reply`` (greedy);
     ``reply_sampled(text, temperature, seed)``; ``reply_beam(text, beam_width)``
-    (highest summed log-probability; width 1 is greedy). Replies stop at ``[end]``.
+    (log-probability over GNMT's length penalty; width 1 is greedy). No reply repeats a
+    word trigram; replies stop at ``[end]``, cased and detokenized, with names copied
+    from the message (``seq2seq.reply_search``, shared with evaluation).
 
 Text inputs are batches of strings (``[None]``); the other inputs are scalars shared by
 the batch. TensorFlow Serving's row format (``"instances"``) needs every input batched,
@@ -284,69 +286,20 @@ def _language_model_endpoints(model, vectorizers, labels, max_length):
 def _chatbot_endpoints(model, vectorizers, labels, max_length):
     import tensorflow as tf
 
-    from zoo.models.seq2seq import decode_step, encode
+    from zoo.models.seq2seq import reply_search
 
-    source = _vectorizer(vectorizers, "source")
-    vocab = _vocabulary(_vectorizer(vectorizers, "target"))
-    missing = [t for t in ("[start]", "[end]") if t not in vocab]
-    if missing:
-        raise ValueError(f"the target vocabulary lacks {missing}; "
-                         "its standardization must keep them")
-    start, end = vocab.index("[start]"), vocab.index("[end]")
-    vocab_size = model.output_shape[-1]
-    tokens, allowed = _token_tables(vocab, vocab_size, exclude=("[start]",))
-    allowed = tf.constant(allowed)
-    # A finished hypothesis may only continue with padding (id 0), at no cost.
-    pad_only = tf.constant([0.0] + [-float("inf")] * (vocab_size - 1))
-
-    def search(text, width, temperature=None, seed=None):
-        """Beam search of ``width`` (greedy at 1), or sampling when ``temperature`` is given."""
-        ids = _at_least_one_step(source(text)[:, :max_length])
-        batch = tf.shape(ids)[0]
-        keys, key_mask, states = encode(model, ids)
-        keys, key_mask = tf.repeat(keys, width, axis=0), tf.repeat(key_mask, width, axis=0)
-        states = [tf.repeat(s, width, axis=0) for s in states]
-        scores = tf.tile(tf.where(tf.range(width) == 0, 0.0, -float("inf"))[None, :], [batch, 1])
-        seqs = tf.zeros([batch, width, max_length], tf.int64)
-        finished = tf.zeros([batch, width], tf.bool)
-        token = tf.fill([batch * width], tf.constant(start, tf.int64))
-
-        def body(t, token, states, scores, seqs, finished):
-            probs, states = decode_step(model, token, states, keys, key_mask)
-            logp = tf.reshape(_log_probs(probs, allowed), [batch, width, vocab_size])
-            logp = tf.where(finished[..., None], pad_only, logp)
-            if temperature is None:
-                scores, index = tf.math.top_k(
-                    tf.reshape(scores[..., None] + logp, [batch, width * vocab_size]), width)
-                beam, token = index // vocab_size, tf.cast(index % vocab_size, tf.int64)
-            else:
-                token = tf.reshape(_choose(tf.reshape(logp, [-1, vocab_size]), temperature, seed,
-                                           t), [batch, width])
-                scores += tf.gather(logp, token, batch_dims=2)
-                beam = tf.broadcast_to(tf.range(width), [batch, width])
-            seqs = tf.gather(seqs, beam, batch_dims=1)
-            seqs += tf.one_hot(t, max_length, dtype=tf.int64)[None, None, :] * token[..., None]
-            finished = tf.gather(finished, beam, batch_dims=1) | (token == end)
-            states = [tf.reshape(tf.gather(tf.reshape(s, [batch, width, s.shape[-1]]), beam,
-                                           batch_dims=1), [-1, s.shape[-1]]) for s in states]
-            return t + 1, tf.reshape(token, [-1]), states, scores, seqs, finished
-
-        *_, seqs, _ = tf.while_loop(
-            lambda t, *rest: (t < max_length) & ~tf.reduce_all(rest[-1]), body,
-            (tf.constant(0), token, states, scores, seqs, finished))
-        best = seqs[:, 0, :]  # top_k keeps beams sorted by score
-        words = tf.ragged.boolean_mask(tf.gather(tokens, best), (best != 0) & (best != end))
-        return {"reply": tf.strings.reduce_join(words, axis=1, separator=" ")}
+    search = reply_search(model, _vectorizer(vectorizers, "text"), max_length)
 
     def reply(text):
-        return search(text, 1)
+        return {"reply": search(text, 1)["reply"]}
 
     def reply_sampled(text, temperature, seed):
-        return search(text, 1, _checked_temperature(temperature), seed)
+        return {"reply": search(text, 1, _checked_temperature(temperature), seed)["reply"]}
 
     def reply_beam(text, beam_width):
-        return search(text, _checked(beam_width, (beam_width >= 1) & (beam_width <= MAX_BEAM_WIDTH),
-                                     f"beam_width must be an integer in [1, {MAX_BEAM_WIDTH}]"))
+        width = _checked(beam_width, (beam_width >= 1) & (beam_width <= MAX_BEAM_WIDTH),
+                         f"beam_width must be an integer in [1, {MAX_BEAM_WIDTH}]")
+        return {"reply": search(text, width)["reply"]}
 
     return {
         "reply": (reply, [_strings()]),  # the first endpoint doubles as serving_default

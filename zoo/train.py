@@ -103,8 +103,8 @@ class RecipeConfig:
         the builder's own checks, in a throwaway uncompiled build.
         """
         task = model_card(self.model).task
-        minimums = {"sequence_length": 2 if task == "dialogue" else 1, "vocab_size": 3,
-                    "source_vocab_size": 3, "target_vocab_size": 5}
+        minimums = {"sequence_length": 2 if task == "dialogue" else 1,
+                    "vocab_size": 5 if task == "dialogue" else 3}
         for name, minimum in minimums.items():
             if hasattr(self, name):
                 check_int(name, getattr(self, name), minimum)
@@ -393,7 +393,9 @@ def _callback_classes() -> dict:
 
         def _check(self, logs, key, where):
             value = (logs or {}).get(key)
-            limit = self.factor * max(1.0, math.log(self.model.output_shape[-1]))
+            # A width that varies by batch (the chatbot's copy ids) is that of its vocabulary.
+            classes = self.model.output_shape[-1] or self.model.get_layer("logits").units
+            limit = self.factor * max(1.0, math.log(classes))
             if value is None or (math.isfinite(value) and value <= limit):
                 return
             why = f" (over {limit:.3g}, the divergence limit)" if math.isfinite(value) else ""
@@ -520,17 +522,13 @@ def load_data(config: RecipeConfig):
     if task == "text-classification":
         return data.classification_data(vocab_size=config.vocab_size,
                                         sequence_length=config.sequence_length, **common)
-    return data.dialogue_data(source_vocab_size=config.source_vocab_size,
-                              target_vocab_size=config.target_vocab_size,
+    return data.dialogue_data(vocab_size=config.vocab_size,
                               sequence_length=config.sequence_length, **common)
 
 
 def data_settings(task_data) -> dict:
     """Builder settings that the data decides: vocabulary sizes and class count."""
-    sizes = {k: v.vocabulary_size() for k, v in task_data.vectorizers.items()}
-    if "source" in sizes:
-        return {"source_vocab_size": sizes["source"], "target_vocab_size": sizes["target"]}
-    settings = {"vocab_size": sizes["text"]}
+    settings = {"vocab_size": task_data.vectorizers["text"].vocabulary_size()}
     if task_data.labels is not None:
         settings["num_classes"] = len(task_data.labels)
     return settings
@@ -637,37 +635,30 @@ def _task_metrics(task, metrics, model, task_data, config, test) -> dict:
             loss = metrics[f"{prefix}loss"]
             metrics[f"{prefix}perplexity"] = math.exp(loss) if loss < 709 else math.inf
     if task == "dialogue":
-        metrics["bleu"] = bleu(model, task_data, max_batches=config.max_steps or 20)
+        metrics["bleu"] = bleu(model, task_data, config.sequence_length,
+                               max_pairs=config.max_steps and config.max_steps * config.batch_size)
     return metrics
 
 
-def bleu(model, task_data, max_batches: int = 20, max_length: int = 40) -> float:
-    """Corpus BLEU (sacrebleu) of greedy replies against the test references."""
-    import numpy as np
+def bleu(model, task_data, max_length: int, max_pairs: int | None = None,
+         batch_size: int = 256, beam_width: int = 1) -> float:
+    """Corpus BLEU (sacreBLEU defaults) of the model's replies against the raw test replies.
+
+    Replies come from the same in-graph search as the export's ``reply`` (greedy) or
+    ``reply_beam`` signatures, detokenized, so the figure is what a user of the export gets.
+    """
     import sacrebleu
+    import tensorflow as tf
 
-    from zoo.models.seq2seq import decode_step, encode
+    from zoo.models.seq2seq import reply_search
 
-    vocab = task_data.vectorizers["target"].get_vocabulary()
-    start, end = vocab.index("[start]"), vocab.index("[end]")
+    search = reply_search(model, task_data.vectorizers["text"], max_length)
+    replies = tf.function(lambda text: search(text, beam_width)["reply"])
+    pairs = task_data.test_pairs if max_pairs is None else task_data.test_pairs.take(max_pairs)
     hypotheses, references = [], []
-    for (source, _), target_out in task_data.test.take(max_batches):
-        keys, mask, states = encode(model, source)
-        token = np.full((source.shape[0],), start, dtype="int64")
-        replies = [[] for _ in range(source.shape[0])]
-        done = np.zeros(source.shape[0], dtype=bool)
-        for _ in range(max_length):
-            probs, states = decode_step(model, token, states, keys, mask)
-            token = np.argmax(np.asarray(probs), axis=-1).astype("int64")
-            for i, t in enumerate(token):
-                if not done[i] and t != end:
-                    replies[i].append(vocab[t])
-            done |= token == end
-            if done.all():
-                break
-        hypotheses += [" ".join(r) for r in replies]
-        references += [" ".join(vocab[t] for t in row if t not in (0, end))
-                       for row in np.asarray(target_out)]
+    for messages, answers in pairs.batch(batch_size):
+        hypotheses += [r.decode("utf-8") for r in replies(messages).numpy()]
+        references += [a.decode("utf-8") for a in answers.numpy()]
     return float(sacrebleu.corpus_bleu(hypotheses, [references]).score) if hypotheses else 0.0
 
 

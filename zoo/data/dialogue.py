@@ -7,28 +7,34 @@ import tensorflow as tf
 from zoo.data import files
 from zoo.data.sources import find_builder, prepare, require_features, standard_splits
 from zoo.data.task import TaskData
-from zoo.data.text import END, START, bucket_by_length, fill_caches, nonempty, word_vectorizer
+from zoo.data.text import (END, START, bucket_by_length, fill_caches, nonempty,
+                           split_edge_punctuation, word_vectorizer)
 from zoo.models.common import check_int
+from zoo.models.seq2seq import UNKNOWN_ID
 
 DATASETS = ("schema_guided_dialogue", "chatterbot")
 
 
-def dialogue_data(*, dataset: str = "schema_guided_dialogue", source_vocab_size: int,
-                  target_vocab_size: int, sequence_length: int, batch_size: int,
-                  data_dir=None, manual_dir=None, train_file=None, eval_file=None,
-                  seed: int = 0, shuffle_buffer: int = 10000) -> TaskData:
+def dialogue_data(*, dataset: str = "schema_guided_dialogue", vocab_size: int,
+                  sequence_length: int, batch_size: int, data_dir=None, manual_dir=None,
+                  train_file=None, eval_file=None, seed: int = 0,
+                  shuffle_buffer: int = 10000) -> TaskData:
     """Pairs as ``((source [B, S], target_in [B, T]), target_out [B, T])``, int64, right-padded.
 
-    ``target_in`` is ``[start] reply`` and ``target_out`` is ``reply [end]``; the
-    reply keeps at most ``sequence_length - 1`` words, the message at most
-    ``sequence_length``. Reads dialogues of turns (``utterances``, e.g.
+    Text is read as written: words keep their case and punctuation marks at word edges
+    are tokens of their own (``split_edge_punctuation``). Source and target share one
+    vocabulary (at most ``vocab_size``, from the train split only) in which ``[start]``
+    is id 2 and ``[end]`` id 3. ``target_in`` is ``[start] reply`` and ``target_out``
+    is ``reply [end]``; in ``target_out`` a word outside the vocabulary that the
+    message holds is ``vocab_size + i``, a copy of message word ``i`` (the model's
+    copy ids). The reply keeps at most ``sequence_length - 1`` words, the message at
+    most ``sequence_length``. Reads dialogues of turns (``utterances``, e.g.
     schema_guided_dialogue: each user turn with the system turn after it),
     ``context``/``response`` pairs (e.g. chatterbot), or ``message<TAB>reply`` files.
-    Both vocabularies come from the train split only; in the target one
-    ``[start]`` is id 2 and ``[end]`` id 3. Batches group pairs of similar length.
+    ``test_pairs`` keeps the raw test pairs, for scoring replies against them.
+    Batches group pairs of similar length.
     """
-    check_int("source_vocab_size", source_vocab_size, 3)
-    check_int("target_vocab_size", target_vocab_size, 5)
+    check_int("vocab_size", vocab_size, 5)
     check_int("sequence_length", sequence_length, 2)
     check_int("batch_size", batch_size, 1)
     files.check_pairing(train_file, eval_file)
@@ -37,20 +43,30 @@ def dialogue_data(*, dataset: str = "schema_guided_dialogue", source_vocab_size:
     else:
         pairs = _tfds_pairs(dataset, data_dir, manual_dir)
 
-    source_vectorizer = word_vectorizer(source_vocab_size, pairs["train"].map(lambda s, r: s))
-    target_vectorizer = word_vectorizer(target_vocab_size, pairs["train"].map(lambda s, r: r),
-                                        reserved=(START, END))
-    start, end = (tf.constant([target_vectorizer.get_vocabulary().index(token)], tf.int64)
+    vectorizer = word_vectorizer(vocab_size,
+                                 pairs["train"].flat_map(lambda s, r: _both(s, r)),
+                                 standardize=split_edge_punctuation, reserved=(START, END))
+    size = vectorizer.vocabulary_size()
+    start, end = (tf.constant([vectorizer.get_vocabulary().index(token)], tf.int64)
                   for token in (START, END))
 
-    def encode(source, reply):
-        return (source_vectorizer(source)[:sequence_length],
-                target_vectorizer(reply)[:sequence_length - 1])
+    def encode(message, reply):
+        source = vectorizer(message)[:sequence_length]
+        reply_ids = vectorizer(reply)[:sequence_length - 1]
+        source_words = words(message)[:sequence_length]
+        reply_words = words(reply)[:sequence_length - 1]
+        # An unknown reply word found in the message becomes a copy of its first occurrence.
+        found = tf.equal(reply_words[:, None], source_words[None, :])
+        # (a column of False keeps argmax defined for an empty message)
+        copy = size + tf.argmax(tf.pad(tf.cast(found, tf.int64), [[0, 0], [0, 1]]), axis=1)
+        copyable = (reply_ids == UNKNOWN_ID) & tf.reduce_any(found, axis=1)
+        return source, reply_ids, tf.where(copyable, copy, reply_ids)
 
-    def teacher_forcing(source, reply):
-        return (source, tf.concat([start, reply], 0)), tf.concat([reply, end], 0)
+    def teacher_forcing(source, reply_ids, reply_out):
+        return (source, tf.concat([start, reply_ids], 0)), tf.concat([reply_out, end], 0)
 
-    ids = {name: split.map(encode, num_parallel_calls=tf.data.AUTOTUNE).filter(nonempty)
+    ids = {name: split.map(encode, num_parallel_calls=tf.data.AUTOTUNE)
+           .filter(lambda source, reply, _: nonempty(source, reply))
            .map(teacher_forcing, num_parallel_calls=tf.data.AUTOTUNE).cache()
            for name, split in pairs.items()}
     sizes = fill_caches(ids)
@@ -63,8 +79,17 @@ def dialogue_data(*, dataset: str = "schema_guided_dialogue", source_vocab_size:
 
     return TaskData(train=batches(ids["train"].shuffle(shuffle_buffer, seed=seed)),
                     validation=batches(ids["validation"]), test=batches(ids["test"]),
-                    vectorizers={"source": source_vectorizer, "target": target_vectorizer},
-                    train_examples=sizes["train"])
+                    vectorizers={"text": vectorizer}, train_examples=sizes["train"],
+                    test_pairs=pairs["test"])
+
+
+def words(text):
+    """The words of one text as the vectorizer sees them (strings, before the lookup)."""
+    return tf.strings.split(split_edge_punctuation(text))
+
+
+def _both(message, reply):
+    return tf.data.Dataset.from_tensor_slices(tf.stack([message, reply]))
 
 
 def _tfds_pairs(dataset, data_dir, manual_dir):

@@ -11,12 +11,13 @@ class TaskData:
     """What a recipe trains, validates and tests on.
 
     ``vectorizers``: ``{"text": layer}`` for classifiers and language models,
-    ``{"source": layer, "target": layer}`` for the chatbot (the target vocabulary
-    holds the literal ``"[start]"`` and ``"[end]"`` tokens). Each layer maps raw
+    the chatbot's too (one vocabulary for messages and replies, holding the literal
+    ``"[start]"`` and ``"[end]"`` tokens). Each layer maps raw
     strings to ids exactly as training saw them. ``labels``: class names, in id
     order, for classifiers. ``level``: ``"word"`` or ``"char"`` for language models.
     ``train_examples``: how many training examples (windows, texts or pairs) one
-    epoch reads, before batching.
+    epoch reads, before batching. ``test_pairs``: the chatbot's raw ``(message,
+    reply)`` test pairs, to score replies as written.
     """
 
     train: Any
@@ -26,3 +27,4 @@ class TaskData:
     labels: list[str] | None = None
     level: str | None = None
     train_examples: int | None = None
+    test_pairs: Any = None

@@ -1,0 +1,47 @@
+"""The copy (pointer) layer of the chatbot; importing this module registers it with Keras.
+
+``keras.saving.load_model`` of a ``.keras`` chatbot needs ``import zoo.models.pointer`` first
+(``build_chatbot`` imports it); exported SavedModels need nothing from zoo.
+"""
+
+from __future__ import annotations
+
+import keras
+
+from zoo.models.seq2seq import UNKNOWN_ID
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class CopyDistribution(keras.layers.Layer):
+    """Mixes generating and copying into one distribution over ``vocab + source steps``.
+
+    Inputs: vocabulary probabilities (B, T, V), the generate gate (B, T, 1), the
+    attention distribution over the source (B, T, S) and the source ids (B, S).
+    Copying a known word adds to its vocabulary id; copying an unknown one (id 1)
+    goes to id ``V + position``. Padding positions get nothing. Keeps the
+    decoder's mask, so padded target steps stay out of the loss.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs):
+        ops = keras.ops
+        vocabulary, gate, attention, source = inputs
+        vocab_size = ops.shape(vocabulary)[-1]
+        copied = (1.0 - gate) * ops.cast(attention, "float32")
+        known = ops.cast(source > UNKNOWN_ID, "float32")[:, None, :]
+        unknown = ops.cast(ops.equal(source, UNKNOWN_ID), "float32")[:, None, :]
+        to_vocabulary = ops.einsum("bts,bsv->btv", copied * known,
+                                   ops.one_hot(source, vocab_size, dtype="float32"))
+        return ops.concatenate([gate * vocabulary + to_vocabulary, copied * unknown], axis=-1)
+
+    def compute_mask(self, inputs, mask=None):
+        return None if mask is None else mask[0]
+
+    def compute_output_shape(self, input_shapes):
+        vocabulary, _, attention, _ = input_shapes
+        extra = attention[-1]
+        width = None if vocabulary[-1] is None or extra is None else vocabulary[-1] + extra
+        return (*vocabulary[:-1], width)
