@@ -47,7 +47,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from zoo.models.common import check_int
+from zoo.models.common import check_int, choose_next
 from zoo.registry import build, model_card
 
 DEFAULT_MAX_LENGTH = 256
@@ -262,7 +262,7 @@ def _language_model_endpoints(model, vectorizers, labels, max_length):
         out = tf.zeros([tf.shape(probs)[0], max_length], tf.int64)
 
         def body(t, probs, states, out):
-            token = _choose(_log_probs(probs, allowed), temperature, seed, t)
+            token = choose_next(_log_probs(probs, allowed), temperature, seed, t)
             out += tf.one_hot(t, max_length, dtype=tf.int64)[None, :] * token[:, None]
             probs, states = step(model, token, states)
             return t + 1, probs, states, out
@@ -354,16 +354,6 @@ def _log_probs(probs, allowed):
     import tensorflow as tf
 
     return tf.where(allowed, tf.math.log(tf.cast(probs, tf.float32)), -float("inf"))
-
-
-def _choose(logits, temperature, seed, t):
-    """Next ids: argmax at temperature 0, else a stateless sample seeded by (seed, step)."""
-    import tensorflow as tf
-
-    safe = tf.where(temperature > 0, temperature, 1.0)
-    sampled = tf.random.stateless_categorical(
-        logits / safe, 1, seed=tf.stack([seed, tf.cast(t, tf.int64)]), dtype=tf.int64)[:, 0]
-    return tf.where(temperature > 0, sampled, tf.argmax(logits, axis=-1))
 
 
 def _token_tables(vocab, size, exclude=()):

@@ -79,3 +79,15 @@ def compile_model(model, *, learning_rate: float, clipnorm: float | None, metric
         metrics=metrics,
     )
     return model
+
+
+def choose_next(logits, temperature, seed, step):
+    """Next ids from (batch, ids) log-probabilities: argmax at temperature 0, else a
+    stateless sample at ``temperature`` seeded by ``(seed, step)``, so a seed always
+    decodes the same text."""
+    import tensorflow as tf
+
+    safe = tf.where(temperature > 0, temperature, 1.0)
+    sampled = tf.random.stateless_categorical(
+        logits / safe, 1, seed=tf.stack([seed, tf.cast(step, tf.int64)]), dtype=tf.int64)[:, 0]
+    return tf.where(temperature > 0, sampled, tf.argmax(logits, axis=-1))

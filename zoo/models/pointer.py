@@ -33,8 +33,13 @@ class CopyDistribution(keras.layers.Layer):
         copied = (1.0 - gate) * ops.cast(attention, "float32")
         known = ops.cast(source > UNKNOWN_ID, "float32")[:, None, :]
         unknown = ops.cast(ops.equal(source, UNKNOWN_ID), "float32")[:, None, :]
-        to_vocabulary = ops.einsum("bts,bsv->btv", copied * known,
-                                   ops.one_hot(source, vocab_size, dtype="float32"))
+        # Sum each row's copy mass into its word's id: segment b * V + id of (b, s).
+        batch, steps, positions = ops.shape(copied)
+        segments = ops.reshape(source + ops.cast(ops.arange(batch)[:, None] * vocab_size,
+                                                 source.dtype), [-1])
+        mass = ops.reshape(ops.transpose(copied * known, [0, 2, 1]), [-1, steps])
+        summed = ops.segment_sum(mass, segments, num_segments=batch * vocab_size)
+        to_vocabulary = ops.transpose(ops.reshape(summed, [batch, vocab_size, steps]), [0, 2, 1])
         return ops.concatenate([gate * vocabulary + to_vocabulary, copied * unknown], axis=-1)
 
     def compute_mask(self, inputs, mask=None):

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from zoo.cards import ModelCard
 from zoo.models.common import (CELLS, check_choice, check_int, check_optional_positive,
-                               check_positive, check_rate, compile_model, recurrent_layer)
+                               check_positive, check_rate, choose_next, compile_model,
+                               recurrent_layer)
 from zoo.registry import register_model
 
 ATTENTION = ("dot", "additive")
@@ -106,8 +107,9 @@ def _new_head(keras, attention, units, vocab_size):
     return {
         "attention": (keras.layers.Attention if attention == "dot"
                       else keras.layers.AdditiveAttention)(name="attention"),
-        "attention_combine": keras.layers.Dense(units, activation="tanh",
-                                                name="attention_combine"),
+        # Linear: a tanh here saturates in Adam's first steps and the decoder never
+        # learns past the unigram distribution (tests/test_chatbot.py).
+        "attention_combine": keras.layers.Dense(units, name="attention_combine"),
         "logits": keras.layers.Dense(vocab_size, name="logits"),
         "vocabulary_softmax": keras.layers.Activation("softmax", dtype="float32",
                                                       name="vocabulary_softmax"),
@@ -254,13 +256,8 @@ def reply_search(model, vectorizer, max_length: int, *, length_penalty: float = 
                 beam, chosen = index // size, tf.cast(index % size, tf.int64)
                 scores = tf.gather(tf.reshape(total, [batch, width * size]), index, batch_dims=1)
             else:
-                safe = tf.where(temperature > 0, temperature, 1.0)
-                flat = tf.reshape(logp, [-1, size])
-                sampled = tf.random.stateless_categorical(
-                    flat / safe, 1, seed=tf.stack([seed, tf.cast(t, tf.int64)]),
-                    dtype=tf.int64)[:, 0]
-                chosen = tf.reshape(tf.where(temperature > 0, sampled, tf.argmax(flat, -1)),
-                                    [batch, width])
+                chosen = tf.reshape(choose_next(tf.reshape(logp, [-1, size]), temperature,
+                                                seed, t), [batch, width])
                 scores += tf.gather(logp, chosen, batch_dims=2)
                 beam = tf.broadcast_to(tf.range(width), [batch, width])
             seqs = tf.gather(seqs, beam, batch_dims=1)

@@ -1,0 +1,143 @@
+"""The chatbot recipe on real dialogue pairs against two retrieval baselines, by corpus BLEU.
+
+Trains the chatbot recipe with its defaults on ``--train-file`` (``message<TAB>reply``
+lines), exports it, and scores the export's greedy (``reply``) and beam
+(``reply_beam``) replies on ``--eval-file`` with sacreBLEU's defaults against the raw
+replies, beside two baselines on the same split: the most frequent training reply
+for every message, and the reply of the training message nearest by TF-IDF cosine
+(word uni-grams, lowercased, smoothed idf, as scikit-learn's ``TfidfVectorizer``).
+Prints ten sample replies and the training time.
+
+    python -m benchmarks.dialogue --train-file ../shared/data/dialogue/sgd_dev/train.tsv \
+        --eval-file ../shared/data/dialogue/sgd_dev/test.tsv
+
+``--export DIR`` scores an existing export instead of training; other flags go to the
+recipe (``--max-minutes 10``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import math
+import re
+from pathlib import Path
+
+from benchmarks.common import print_machine, report
+
+WORD = re.compile(r"(?u)\b\w\w+\b")
+
+
+def most_frequent_reply(train_pairs, messages) -> list[str]:
+    reply = collections.Counter(r for _, r in train_pairs).most_common(1)[0][0]
+    return [reply] * len(messages)
+
+
+def tfidf_nearest_reply(train_pairs, messages) -> list[str]:
+    """The reply of the training message with the highest TF-IDF cosine to each message."""
+    def counts(text):
+        return collections.Counter(WORD.findall(text.lower()))
+
+    documents = [counts(m) for m, _ in train_pairs]
+    frequency = collections.Counter(w for d in documents for w in d)
+    n = len(documents)
+    idf = {w: math.log((1 + n) / (1 + df)) + 1 for w, df in frequency.items()}
+
+    def vector(bag):
+        weights = {w: c * idf[w] for w, c in bag.items() if w in idf}
+        norm = math.sqrt(sum(v * v for v in weights.values())) or 1.0
+        return {w: v / norm for w, v in weights.items()}
+
+    postings = collections.defaultdict(list)
+    for i, document in enumerate(documents):
+        for w, v in vector(document).items():
+            postings[w].append((i, v))
+    replies = []
+    for message in messages:
+        scores = collections.defaultdict(float)
+        for w, v in vector(counts(message)).items():
+            for i, weight in postings[w]:
+                scores[i] += v * weight
+        best = min(scores, key=lambda i: (-scores[i], i)) if scores else 0
+        replies.append(train_pairs[best][1])
+    return replies
+
+
+def export_replies(export_dir, messages, beam_width: int, batch_size: int = 256):
+    """Greedy and beam replies of a chatbot export, through its signatures."""
+    import tensorflow as tf
+
+    loaded = tf.saved_model.load(str(export_dir))
+    greedy, beam = [], []
+    for start in range(0, len(messages), batch_size):
+        text = tf.constant(messages[start:start + batch_size])
+        greedy += [r.decode() for r in loaded.signatures["reply"](text=text)["reply"].numpy()]
+        beam += [r.decode() for r in loaded.signatures["reply_beam"](
+            text=text, beam_width=tf.constant(beam_width))["reply"].numpy()]
+    return greedy, beam
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--train-file", required=True)
+    parser.add_argument("--eval-file", required=True)
+    parser.add_argument("--export", help="score this chatbot export instead of training one")
+    parser.add_argument("--beam-width", type=int, default=4)
+    parser.add_argument("--samples", type=int, default=10)
+    args, recipe_flags = parser.parse_known_args(argv)
+
+    import sacrebleu
+
+    from recipes.chatbot import ChatbotRecipe
+    from zoo import train
+    from zoo.data.files import read_pairs
+
+    print_machine()
+    train_pairs, test_pairs = read_pairs(args.train_file), read_pairs(args.eval_file)
+    messages, references = [m for m, _ in test_pairs], [r for _, r in test_pairs]
+    print(f"pairs: {len(train_pairs)} train, {len(test_pairs)} test")
+
+    minutes = None
+    if args.export:
+        export = Path(args.export)
+    else:
+        config = train.parse_config(ChatbotRecipe, ["--train-file", args.train_file,
+                                                    "--eval-file", args.eval_file,
+                                                    *recipe_flags])
+        print("recipe: " + json.dumps({k: v for k, v in vars(config).items()
+                                       if v is not None and k not in ("train_file", "eval_file")}))
+        metrics = train.run(config)
+        export, minutes = Path(metrics["export"]), metrics["wall_seconds"] / 60
+    greedy, beam = export_replies(export, messages, args.beam_width)
+
+    def bleu(hypotheses):
+        return float(sacrebleu.corpus_bleu(hypotheses, [references]).score)
+
+    systems = {
+        "most frequent training reply": most_frequent_reply(train_pairs, messages),
+        "TF-IDF nearest training message": tfidf_nearest_reply(train_pairs, messages),
+        "chatbot, greedy (reply)": greedy,
+        f"chatbot, beam {args.beam_width} (reply_beam)": beam,
+    }
+    scores = {name: bleu(replies) for name, replies in systems.items()}
+    print(f"\nexport: {export}\n\n| system | BLEU |\n|---|---|")
+    for name, score in scores.items():
+        print(f"| {name} | {score:.2f} |")
+    print("\nsamples (message / reference / greedy / beam):")
+    for i in range(0, len(messages), max(1, len(messages) // max(args.samples, 1)))[:args.samples]:
+        print(f"- {messages[i]}\n  reference: {references[i]}\n  greedy:    {greedy[i]}\n"
+              f"  beam:      {beam[i]}")
+    values = list(scores.values())
+    figures = {"test_pairs": len(messages), "bleu_most_frequent_reply": values[0],
+               "bleu_tfidf_retrieval": values[1], "bleu_greedy": values[2],
+               "bleu_beam": values[3], "greedy_over_tfidf": values[2] / values[1] if values[1]
+               else math.inf}
+    if minutes is not None:
+        figures["training_minutes"] = minutes
+    print()
+    report(figures)
+
+
+if __name__ == "__main__":
+    main()
