@@ -112,7 +112,7 @@ def main(argv=None) -> None:
     greedy, beam = export_replies(export, messages, args.beam_width)
 
     def bleu(hypotheses):
-        return float(sacrebleu.corpus_bleu(hypotheses, [references]).score)
+        return sacrebleu.corpus_bleu(hypotheses, [references])
 
     systems = {
         "most frequent training reply": most_frequent_reply(train_pairs, messages),
@@ -120,10 +120,13 @@ def main(argv=None) -> None:
         "chatbot, greedy (reply)": greedy,
         f"chatbot, beam {args.beam_width} (reply_beam)": beam,
     }
-    scores = {name: bleu(replies) for name, replies in systems.items()}
-    print(f"\nexport: {export}\n\n| system | BLEU |\n|---|---|")
-    for name, score in scores.items():
-        print(f"| {name} | {score:.2f} |")
+    results = {name: bleu(replies) for name, replies in systems.items()}
+    scores = {name: float(result.score) for name, result in results.items()}
+    print(f"\nexport: {export}\n\n| system | BLEU | brevity penalty | length / reference length |"
+          "\n|---|---|---|---|")
+    for name, result in results.items():
+        print(f"| {name} | {result.score:.2f} | {result.bp:.3f} | "
+              f"{result.sys_len / result.ref_len:.3f} |")
     print("\nsamples (message / reference / greedy / beam):")
     for i in range(0, len(messages), max(1, len(messages) // max(args.samples, 1)))[:args.samples]:
         print(f"- {messages[i]}\n  reference: {references[i]}\n  greedy:    {greedy[i]}\n"

@@ -196,11 +196,12 @@ def test_generation_rejects_bad_settings_in_graph(loaded):
 def test_chatbot_replies_match_a_python_decoder(exported, loaded):
     made, _ = exported["chatbot"]
     texts = ["the cat sat on the mat", "what a great day"]
-    greedy = call(loaded["chatbot"], "reply", text=texts)["reply"]
+    greedy = call(loaded["chatbot"], "reply_beam", text=texts, beam_width=np.int32(1))["reply"]
     assert list(greedy) == [reference_reply(made, t) for t in texts]
-    assert list(call(loaded["chatbot"], "serving_default", text=texts)["reply"]) == list(greedy)
-    beam1 = call(loaded["chatbot"], "reply_beam", text=texts, beam_width=np.int32(1))["reply"]
-    assert list(beam1) == list(greedy)
+    default = call(loaded["chatbot"], "reply", text=texts)["reply"]
+    assert list(call(loaded["chatbot"], "serving_default", text=texts)["reply"]) == list(default)
+    beam4 = call(loaded["chatbot"], "reply_beam", text=texts, beam_width=np.int32(4))["reply"]
+    assert list(beam4) == list(default)
     cold = call(loaded["chatbot"], "reply_sampled", text=texts, temperature=np.float32(0),
                 seed=np.int64(3))["reply"]
     assert list(cold) == list(greedy)
@@ -260,7 +261,8 @@ def test_loads_where_zoo_cannot_be_imported(exported, tmp_path):
                 r = sigs["serving_default"](text=tf.constant(["the cat sat on the mat", ""]))
                 out[kind] = r["probabilities"].numpy().tolist()
             elif kind == "chatbot":
-                r = sigs["reply"](text=tf.constant(["the cat sat on the mat"]))
+                r = sigs["reply_beam"](text=tf.constant(["the cat sat on the mat"]),
+                                       beam_width=tf.constant(1))
                 out[kind] = [s.decode() for s in r["reply"].numpy()]
             else:
                 r = sigs["next_words"](text=tf.constant(["the cat sat"]), k=tf.constant(3))

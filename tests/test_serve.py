@@ -82,8 +82,8 @@ def test_predictor_conveniences(predictors):
     assert len(lm.generate("the", seed=1).split()) == 1 + 100  # the export's defaults
 
     bot = predictors["chatbot"]
-    assert bot.reply("the cat") == bot.reply("the cat", beam_width=1)
-    assert isinstance(bot.reply("the cat", beam_width=3), str)
+    assert bot.reply("the cat") == bot.reply("the cat", beam_width=4)  # the export's default
+    assert isinstance(bot.reply("the cat", beam_width=1), str)
     assert bot.reply("hi", temperature=1.0, seed=2) == bot.reply("hi", temperature=1.0, seed=2)
 
 
@@ -187,7 +187,7 @@ def test_predict_with_instances_and_inputs(served):
     reply = predict(client, "chatbot", {"instances": ["the cat sat"]})
     assert reply.status_code == 200 and isinstance(reply.json()["predictions"][0], str)
     beam = predict(client, "chatbot", {"signature_name": "reply_beam",
-                                       "inputs": {"text": ["the cat sat"], "beam_width": 1}})
+                                       "inputs": {"text": ["the cat sat"], "beam_width": 4}})
     assert beam.json() == {"outputs": reply.json()["predictions"]}
 
 

@@ -66,8 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("chat", help="talk to a chatbot export (reads stdin when piped)")
     p.add_argument("path")
-    p.add_argument("--temperature", type=float, default=0.0, help="0 decodes greedily")
-    p.add_argument("--beam-width", type=int, default=1)
+    p.add_argument("--temperature", type=float, default=0.0, help="> 0 samples replies")
+    p.add_argument("--beam-width", type=int, default=None,
+                   help="beam search of this width (1: greedy); default: the export's reply")
     p.set_defaults(func=_serve_command("cli_chat"))
 
     p = sub.add_parser("serve", help="serve every export under a directory (TF Serving REST API)")

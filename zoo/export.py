@@ -14,9 +14,9 @@ export made on a GPU loads on a CPU-only server), and adds the task's endpoints:
     ``generate(prompt, max_length, temperature, seed)`` -> ``text`` (prompt and
     continuation) and ``continuation``. An empty prompt starts from the padding id.
 ``dialogue``
-    ``serving_default(text)`` and ``reply(text)`` -> ``reply`` (greedy);
-    ``reply_sampled(text, temperature, seed)``; ``reply_beam(text, beam_width)``
-    (log-probability over GNMT's length penalty; width 1 is greedy). No reply repeats a
+    ``serving_default(text)`` and ``reply(text)`` -> ``reply`` (beam search of width 4,
+    log-probability over GNMT's length penalty); ``reply_beam(text, beam_width)`` (width
+    1 is greedy); ``reply_sampled(text, temperature, seed)``. No reply repeats a
     word trigram; replies stop at ``[end]``, cased and detokenized, with names copied
     from the message (``seq2seq.reply_search``, shared with evaluation).
 
@@ -286,12 +286,12 @@ def _language_model_endpoints(model, vectorizers, labels, max_length):
 def _chatbot_endpoints(model, vectorizers, labels, max_length):
     import tensorflow as tf
 
-    from zoo.models.seq2seq import reply_search
+    from zoo.models.seq2seq import REPLY_BEAM_WIDTH, reply_search
 
     search = reply_search(model, _vectorizer(vectorizers, "text"), max_length)
 
     def reply(text):
-        return {"reply": search(text, 1)["reply"]}
+        return {"reply": search(text, REPLY_BEAM_WIDTH)["reply"]}
 
     def reply_sampled(text, temperature, seed):
         return {"reply": search(text, 1, _checked_temperature(temperature), seed)["reply"]}

@@ -122,13 +122,15 @@ class Predictor:
                                           temperature=temperature, seed=seed))["text"].tolist()
         return out[0] if isinstance(prompt, str) else out
 
-    def reply(self, text, temperature: float = 0.0, beam_width: int = 1, seed: int = 0):
-        """A chatbot reply: greedy by default, sampled at ``temperature`` > 0, or beam search."""
+    def reply(self, text, temperature: float = 0.0, beam_width: int | None = None,
+              seed: int = 0):
+        """A chatbot reply: the export's default (``reply``: a beam of 4), a beam of
+        ``beam_width`` (1 is greedy), or sampled at ``temperature`` > 0."""
         self._need("dialogue", "reply")
-        if beam_width != 1 and temperature:
-            raise ValueError("use sampling (temperature > 0) or beam search (beam_width > 1), "
+        if beam_width is not None and temperature:
+            raise ValueError("use sampling (temperature > 0) or beam search (beam_width), "
                              "not both")
-        if beam_width != 1:
+        if beam_width is not None:
             out = self.run("reply_beam", {"text": _batch(text), "beam_width": beam_width})
         elif temperature:
             out = self.run("reply_sampled", {"text": _batch(text), "temperature": temperature,

@@ -618,8 +618,16 @@ def _averages(model) -> bool:
 
 
 def _monitor(task: str) -> tuple[str, str]:
+    """The validation figure that picks the best epoch (checkpoint, early stopping).
+
+    A chatbot is judged by the replies it picks, so by token accuracy: on small dialogue
+    sets its validation loss rises from the first epochs (confidence on the few held-out
+    conversations) while the choices keep improving.
+    """
     if task == "text-classification":
         return "val_accuracy", "max"
+    if task == "dialogue":
+        return "val_token_accuracy", "max"
     return "val_loss", "min"
 
 
@@ -641,16 +649,19 @@ def _task_metrics(task, metrics, model, task_data, config, test) -> dict:
 
 
 def bleu(model, task_data, max_length: int, max_pairs: int | None = None,
-         batch_size: int = 256, beam_width: int = 1) -> float:
+         batch_size: int = 256, beam_width: int | None = None) -> float:
     """Corpus BLEU (sacreBLEU defaults) of the model's replies against the raw test replies.
 
-    Replies come from the same in-graph search as the export's ``reply`` (greedy) or
-    ``reply_beam`` signatures, detokenized, so the figure is what a user of the export gets.
+    Replies come from the same in-graph search as the export's ``reply`` (a beam of
+    ``REPLY_BEAM_WIDTH``, the default) or ``reply_beam`` signatures, detokenized, so the
+    figure is what a user of the export gets.
     """
     import sacrebleu
     import tensorflow as tf
 
-    from zoo.models.seq2seq import reply_search
+    from zoo.models.seq2seq import REPLY_BEAM_WIDTH, reply_search
+
+    beam_width = beam_width or REPLY_BEAM_WIDTH
 
     search = reply_search(model, task_data.vectorizers["text"], max_length)
     replies = tf.function(lambda text: search(text, beam_width)["reply"])
