@@ -41,8 +41,8 @@ def test_default_chatbot_learns_real_dialogue(tmp_path):
     data = dialogue_data(vocab_size=config.vocab_size, sequence_length=config.sequence_length,
                          batch_size=config.batch_size, train_file=TRAIN, eval_file=TEST)
     floor = most_frequent_token_accuracy(data.train)
-    # Today's model: 0.15-0.17 against a floor of 0.065; with a tanh on the attention
-    # combination the decoder stalled at the floor (0.064) however long it trained.
+    # With a tanh on the attention combination (the stalled model) this run ended at
+    # 0.091 against a floor of 0.065, and full sgd_dev training sat at 0.064 for epochs.
     assert metrics["history"]["token_accuracy"][-1] > 1.8 * floor, (floor, metrics["history"])
     assert metrics["test"]["token_accuracy"] > 1.5 * floor, (floor, metrics["test"])
     replies = json.loads((Path(metrics["export"]) / "assets" / "metrics.json").read_text())
