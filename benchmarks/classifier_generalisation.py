@@ -14,7 +14,7 @@ Two settings train the same Bidirectional-LSTM classifier through the pieces
 with ``zoo.train.callbacks``), for the same maximum number of epochs:
 
 - **default**: ``recipes/sentiment_lstm.py``'s ``SentimentLSTMRecipe`` as it
-  stands: dropout, a vocabulary cap, early stopping on validation accuracy that
+  stands: dropout, a vocabulary cap, early stopping on validation loss that
   restores the best epoch's weights, learning-rate decay on a validation-loss
   plateau, gradient clipping;
 - **unregularised**: the same with dropout 0, no vocabulary cap, no early
@@ -110,7 +110,7 @@ def train_one(config, *, regularised: bool) -> dict:
     settings = {**config.model_settings(), **zoo_train.data_settings(task_data)}
     model = zoo.build(config.model, **settings)
     # What run() monitors for a text classifier.
-    callbacks = zoo_train.callbacks(config, "val_accuracy", "max")
+    callbacks = zoo_train.callbacks(config, *zoo_train._monitor("text-classification"))
     if not regularised:  # no early stopping, a constant learning rate
         callbacks = [c for c in callbacks if not isinstance(
             c, (keras.callbacks.EarlyStopping, keras.callbacks.ReduceLROnPlateau,

@@ -56,3 +56,46 @@ def test_lm_throughput_benchmark_times_the_recipe_against_the_tutorial(shakespea
             "tutorial_tokens_per_second"} <= set(names)
     # Exactly one of the two precision variants repeats the recipe's own and is skipped.
     assert len([n for n in names if n.startswith(("ratio_zoo_bf16", "ratio_zoo_float32"))]) == 1
+
+
+def sentences(count: int, seed: int = 0) -> tuple[list[str], list[str]]:
+    """Short texts whose class shows in some of their words, among shared filler words."""
+    rng = np.random.default_rng(seed)
+    cues = {"pos": ["great", "wonderful", "loved", "fine"], "neg": ["awful", "dull", "hated",
+                                                                    "poor"]}
+    filler = ["the", "film", "plot", "cast", "was", "a", "story", "and", "music", "it"]
+    labels = [("pos", "neg")[i % 2] for i in range(count)]
+    texts = [" ".join(rng.permutation(list(rng.choice(cues[label], 2)) +
+                                      list(rng.choice(filler, 6)))) for label in labels]
+    return texts, labels
+
+
+def test_nbsvm_separates_a_separable_set():
+    from benchmarks.text_classification import NBSVM
+
+    texts, labels = sentences(200)
+    test_texts, test_labels = sentences(100, seed=1)
+    predicted = NBSVM().fit(texts, labels).predict(test_texts)
+    assert np.mean(predicted == np.asarray(test_labels)) > 0.9
+    topics = ["stocks fell", "the team won", "talks resumed"] * 20  # one-vs-rest, 3 classes
+    names = ["business", "sports", "world"] * 20
+    assert list(NBSVM().fit(topics, names).predict(["the team won", "talks resumed"])) == [
+        "sports", "world"]
+
+
+def test_text_classification_benchmark_reports_its_figures(tmp_path, capsys):
+    from benchmarks import text_classification
+
+    folder = tmp_path / "sets" / "tiny"
+    folder.mkdir(parents=True)
+    for name, (count, seed) in {"train.csv": (60, 0), "test.csv": (20, 1)}.items():
+        texts, labels = sentences(count, seed)
+        (folder / name).write_text("text,label\n" + "".join(
+            f"{t},{label}\n" for t, label in zip(texts, labels)))
+    text_classification.main(["--data", str(tmp_path / "sets"), "--quick"])
+    out = capsys.readouterr().out
+    assert "| tiny | sentiment_lstm | " in out and "| tiny | topic_gru | " in out
+    names = figure_names(out)
+    assert {"tiny_nbsvm_accuracy", "tiny_sentiment_lstm_accuracy",
+            "tiny_topic_gru_minus_nbsvm_points", "tiny_topic_gru_train_seconds",
+            "sentiment_lstm_min_minus_nbsvm_points"} <= set(names)

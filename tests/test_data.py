@@ -22,7 +22,7 @@ import zoo.data
 from zoo.data import (DatasetUnavailableError, classification_data, dialogue_data,
                       language_model_data, lower_and_split_punctuation)
 from zoo.data.text import join_words, split_edge_punctuation
-from zoo.data import sources
+from zoo.data import files, sources
 from zoo.data.chatterbot import split_of
 
 from mock_datasets import (CRITICISM, EXCHANGES, NEUTRAL, PRAISE, TOPICS, ag_news_example,
@@ -342,16 +342,83 @@ def test_classification_from_a_csv_carves_validation_and_test(tmp_path):
 
 
 def test_classification_from_tsv_with_integer_labels_and_eval_file(tmp_path):
-    names = list(TOPICS)
-    lines = ["label\ttext"] + [f"{i % 4}\t{TOPICS[names[i % 4]][1][i % 4]}" for i in range(24)]
+    names = list(TOPICS)  # labelled 1 to 4, as AG News's own files are
+    lines = ["label\ttext"] + [f"{i % 4 + 1}\t{TOPICS[names[i % 4]][1][i % 4]}" for i in range(24)]
     train = write(tmp_path / "train.tsv", "\n".join(lines))
-    evaluation = write(tmp_path / "eval.tsv", "label\ttext\nSports\tThe coach resigned.\n"
-                                              "3\tA new phone was released.\n")
-    data = classification_data(train_file=train, eval_file=evaluation, labels=names,
+    evaluation = write(tmp_path / "eval.tsv", "label\ttext\n2\tThe coach resigned.\n"
+                                              "4\tA new phone was released.\n")
+    data = classification_data(train_file=train, eval_file=evaluation,
                                vocab_size=300, sequence_length=16, batch_size=4)
-    assert data.labels == names
+    assert data.labels == ["1", "2", "3", "4"]
     test = [(ids, labels) for ids, labels in data.test]
     assert sorted(np.concatenate([np.asarray(labels) for _, labels in test]).tolist()) == [1, 3]
+
+
+def labeled(tmp_path, labels, name="train.csv"):
+    """A CSV with one short text per label, in order."""
+    return write(tmp_path / name, "text,label\n" + "".join(
+        f"text number {i},{label}\n" for i, label in enumerate(labels)))
+
+
+def label_ids(split):
+    return [int(label) for _, label in split]
+
+
+@pytest.mark.parametrize("found, classes", [
+    (["1", "3"] * 10, ["1", "3"]),  # two classes, not four
+    (["10", "9", "2"] * 10, ["2", "9", "10"]),  # numbers sort as numbers
+    (["pos", "neg", "1"] * 10, ["1", "neg", "pos"]),  # else as strings
+])
+def test_classes_are_exactly_the_labels_found(tmp_path, found, classes):
+    splits, names = files.labeled_splits(labeled(tmp_path, found))
+    assert names == classes
+    ids = sum((label_ids(split) for split in splits.values()), [])
+    assert sorted(set(ids)) == list(range(len(classes))) and len(ids) == len(found)
+
+
+def test_declared_labels_keep_their_order(tmp_path):
+    splits, names = files.labeled_splits(labeled(tmp_path, ["neg", "pos"] * 10),
+                                         labels=["pos", "neg"], validation_fraction=0.5)
+    assert names == ["pos", "neg"]
+    texts = {text.numpy().decode(): int(label) for split in splits.values()
+             for text, label in split}
+    assert texts["text number 0"] == 1 and texts["text number 1"] == 0  # neg, then pos
+    with pytest.raises(ValueError, match=r"train.csv: label\(s\) 'pos' are outside the classes "
+                                         r"'neg', 'maybe'"):
+        files.labeled_splits(labeled(tmp_path, ["neg", "pos"] * 10), labels=["neg", "maybe"])
+    with pytest.raises(ValueError, match="labels=.* expected two or more distinct"):
+        files.labeled_splits(labeled(tmp_path, ["neg", "pos"] * 10), labels=["pos", "pos"])
+
+
+def test_a_train_file_of_one_class_fails_naming_file_and_class(tmp_path):
+    with pytest.raises(ValueError, match=r"train.csv holds a single class, '1'; a classifier "
+                                         r"needs examples of at least two classes"):
+        files.labeled_splits(labeled(tmp_path, ["1"] * 20))
+    with pytest.raises(ValueError, match=r"train.csv holds a single class, 'pos'"):
+        files.labeled_splits(labeled(tmp_path, ["pos"] * 20), labels=["neg", "pos"])
+
+
+def test_an_eval_label_outside_the_classes_fails_naming_the_file(tmp_path):
+    with pytest.raises(ValueError, match=r"eval.csv: label\(s\) '2' are outside the classes "
+                                         r"'1', '3'"):
+        files.labeled_splits(labeled(tmp_path, ["1", "3"] * 10),
+                             labeled(tmp_path, ["1", "2"], name="eval.csv"))
+
+
+def test_batches_know_their_number_so_an_epoch_ends_where_it_should(tmp_path):
+    """Every pipeline's splits have a known cardinality, equal to the batches they give."""
+    reviews = write(tmp_path / "reviews.csv", reviews_csv(60))
+    pairs = write(tmp_path / "pairs.tsv", "\n".join(f"{u}\t{s}" for u, s in EXCHANGES * 5))
+    text = write(tmp_path / "train.txt", " ".join(PRAISE + CRITICISM + NEUTRAL) * 3)
+    for data in (classification_data(train_file=reviews, vocab_size=300, sequence_length=16,
+                                     batch_size=4),
+                 dialogue_data(train_file=pairs, vocab_size=200, sequence_length=20,
+                               batch_size=4),
+                 language_model_data(level="word", train_file=text, vocab_size=300,
+                                     sequence_length=8, batch_size=4)):
+        for split in (data.train, data.validation, data.test):
+            assert 0 < int(split.cardinality()) == sum(1 for _ in split)
+        assert int(data.train.cardinality()) == sum(1 for _ in data.train)  # every epoch
 
 
 @pytest.mark.parametrize("content, message", [

@@ -252,3 +252,58 @@ def test_stacked_lstm_averages_its_weights_by_default():
     for off in (None, 0):
         model = zoo.build_stacked_lstm(**SMALL["stacked_lstm"], ema_momentum=off)
         assert not model.optimizer.use_ema
+
+
+def test_classifier_pooling_reads_only_the_unmasked_steps():
+    from zoo.models.classifier_layers import MaskedMaxMeanPooling
+
+    x = -np.abs(np.random.default_rng(0).normal(size=(2, 5, 3))).astype("float32") - 1
+    mask = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], bool)
+    x[0, 3:] = 100.0  # padding that a pooling blind to the mask would pick as the max
+    out = MaskedMaxMeanPooling()(x, mask=mask).numpy()
+    for row, n in enumerate((3, 5)):
+        np.testing.assert_allclose(out[row], np.concatenate([x[row, :n].max(0), x[row, :n].mean(0)]),
+                                   rtol=1e-6)
+
+
+def test_classifier_wide_part_sums_word_and_word_pair_weights():
+    from zoo.models.classifier_layers import BagOfNgrams
+
+    layer = BagOfNgrams(VOCAB, 64, 3, scale=2.0)
+    score = lambda *ids: layer(np.array([ids], "int64")).numpy()[0]  # noqa: E731
+    np.testing.assert_array_equal(score(5, 7, 9), 0.0)  # starts as no opinion at all
+    layer.table.assign(np.random.default_rng(0).normal(size=(VOCAB + 64, 3)))
+    np.testing.assert_allclose(score(5, 7, 9), score(5, 7, 9, 0, 0), rtol=1e-6)  # padding
+    pair_79 = score(7, 9) - score(7) - score(9)
+    # A text scores its words plus its adjacent pairs, wherever they stand.
+    np.testing.assert_allclose(score(5, 7, 9), score(5, 7) + score(9) + pair_79, rtol=1e-5)
+    assert np.abs(score(7, 9) - score(9, 7)).max() > 1e-3  # word order counts through pairs
+    np.testing.assert_allclose(score(5), 2.0 * layer.table.numpy()[5], rtol=1e-6)
+
+
+def test_classifier_without_the_wide_part_has_only_the_recurrent_path():
+    wide = zoo.build("sentiment_lstm", **SMALL["sentiment_lstm"], compile=False)
+    deep = zoo.build("sentiment_lstm", **SMALL["sentiment_lstm"], ngram_buckets=0, compile=False)
+    assert "ngram_logits" in [l.name for l in wide.layers]
+    assert "ngram_logits" not in [l.name for l in deep.layers]
+    assert wide.count_params() - deep.count_params() == (VOCAB + 2 ** 17) * 2
+    with pytest.raises(ValueError, match="embedding_dropout"):
+        zoo.build("sentiment_lstm", embedding_dropout=1.0)
+
+
+def test_classifier_wide_part_starts_as_naive_bayes_of_the_training_texts():
+    import tensorflow as tf
+
+    from zoo.models.classifier_layers import BagOfNgrams
+
+    # Class 0 texts hold word 5, class 1 texts word 6; word 7 is in both.
+    tokens = np.array([[5, 7, 0], [7, 5, 5], [6, 7, 0], [7, 6, 0]], "int64")
+    labels = np.array([0, 0, 1, 1])
+    layer = BagOfNgrams(VOCAB, 16, 2, scale=10.0)
+    layer.start_from_naive_bayes(tf.data.Dataset.from_tensor_slices((tokens, labels)).batch(2))
+    scores = layer(tokens).numpy()
+    assert (scores.argmax(axis=1) == labels).all()
+    table = 10.0 * layer.table.numpy()
+    np.testing.assert_allclose(table[5, 0], -table[5, 1], rtol=1e-6)  # centred over classes
+    assert table[5, 0] > 0 > table[5, 1] and table[6, 1] > 0 > table[6, 0]
+    assert np.abs(table[7]).max() < 0.05 * table[5, 0]  # in every text: next to no evidence

@@ -302,6 +302,9 @@ def test_gradient_clipping_tames_exploding_gradients():
     ("chatbot", ["--attention", "dotty"], r"attention='dotty' is not accepted"),
     ("chatbot", ["--vocab-size", "4"], r"vocab_size=4 is out of range"),
     ("chatbot", ["--clipnorm", "-1"], r"clipnorm=-1.0 .* expected a number > 0"),
+    ("chatbot", ["--labels", "a,b"], r"labels='a,b' declares the classes of a text classifier"),
+    ("topic_gru", ["--labels", "a,b"], r"labels='a,b' declares the classes of a train_file"),
+    ("topic_gru", ["--train-file", __file__, "--labels", "pos,"], r"labels='pos,' is not accepted"),
 ])
 def test_recipe_settings_are_checked_before_any_data_is_read(model, flags, message, tmp_path,
                                                              capsys, monkeypatch):
@@ -324,6 +327,8 @@ TOPICS = "label,text\n" + "".join(f"{i % 4},{text}\n" for i, text in enumerate(
     (TOPICS, "label,text\n7,a new class\n", r"eval.csv: label\(s\) '7' are outside the classes"),
     (TOPICS.encode() + b"1,caf\xe9 news\n", None, r"line 34: byte 0xe9 is not UTF-8"),
     (TOPICS + "a text without its label\n", None, "line 34: 1 fields where the header has 2"),
+    ("label,text\n" + "3,stocks fell\n" * 20, None,
+     r"train.csv holds a single class, '3'; a classifier needs examples of at least two"),
 ])
 def test_bad_training_files_fail_before_training(content, eval_content, message, tmp_path,
                                                  capsys):

@@ -48,6 +48,7 @@ class RecipeConfig:
     manual_dir: str | None = None
     train_file: str | None = None
     eval_file: str | None = None
+    labels: str | None = None  # text classifiers: the train file's classes, comma-separated
     epochs: int = 10
     batch_size: int = 64
     max_steps: int | None = None
@@ -110,7 +111,25 @@ class RecipeConfig:
                 check_int(name, getattr(self, name), minimum)
         if hasattr(self, "level"):
             check_choice("level", self.level, ("char", "word"))
+        if self.labels is not None:
+            if task != "text-classification":
+                raise ValueError(f"labels={self.labels!r} declares the classes of a text "
+                                 f"classifier; {self.model!r} is a {task} model")
+            if self.train_file is None:
+                raise ValueError(f"labels={self.labels!r} declares the classes of a train_file; "
+                                 f"a tfds dataset names its own classes")
+            self.label_names()
         _check_builds(self.model, tuple(sorted(self.model_settings().items())))
+
+    def label_names(self) -> list[str] | None:
+        """The classes declared by ``labels`` (comma-separated), in order; None when unset."""
+        if self.labels is None:
+            return None
+        names = [name.strip() for name in self.labels.split(",")]
+        if len(names) < 2 or not all(names) or len(set(names)) != len(names):
+            raise ValueError(f"labels={self.labels!r} is not accepted; expected two or more "
+                             f"distinct, non-empty class names, comma-separated")
+        return names
 
     @property
     def run_path(self) -> Path:
@@ -521,9 +540,24 @@ def load_data(config: RecipeConfig):
                                         sequence_length=config.sequence_length, **common)
     if task == "text-classification":
         return data.classification_data(vocab_size=config.vocab_size,
+                                        labels=config.label_names(),
                                         sequence_length=config.sequence_length, **common)
     return data.dialogue_data(vocab_size=config.vocab_size,
                               sequence_length=config.sequence_length, **common)
+
+
+def data_source(config: RecipeConfig) -> dict:
+    """What the run read: the user's files when given (the tfds ``dataset`` goes unused
+    then, so it is not named), else the tfds dataset."""
+    if config.train_file is not None:
+        return {"dataset": "files", "train_file": config.train_file,
+                "eval_file": config.eval_file}
+    return {"dataset": config.dataset}
+
+
+def recorded_config(config: RecipeConfig) -> dict:
+    """The config as written beside a run and an export, naming the data it read."""
+    return {**dataclasses.asdict(config), "dataset": data_source(config)["dataset"]}
 
 
 def data_settings(task_data) -> dict:
@@ -557,6 +591,8 @@ def _train(config, card, run_dir, strategy, policy: str) -> dict:
     with strategy.scope():
         model = build(config.model, **settings)
     run_dir.mkdir(parents=True, exist_ok=True)  # only once the data and the model are good
+    if card.task == "text-classification" and "ngram_logits" in [l.name for l in model.layers]:
+        model.get_layer("ngram_logits").start_from_naive_bayes(task_data.train)
 
     train, validation, steps = task_data.train, task_data.validation, None
     if config.max_steps:  # an epoch becomes max_steps batches of a repeating stream
@@ -582,7 +618,8 @@ def _train(config, card, run_dir, strategy, policy: str) -> dict:
     examples = _count_examples(train.take(steps) if steps else train) * epochs_run
     metrics = {
         "model": config.model,
-        "config": dataclasses.asdict(config),
+        **data_source(config),
+        "config": recorded_config(config),
         "settings": settings,
         "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
         "epochs_run": epochs_run,
@@ -594,7 +631,7 @@ def _train(config, card, run_dir, strategy, policy: str) -> dict:
         "precision": policy,
     }
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str))
-    (run_dir / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=2))
+    (run_dir / "config.json").write_text(json.dumps(recorded_config(config), indent=2))
     plot_curves(metrics["history"], run_dir / "curves.png", title=config.model)
     print("test: " + ", ".join(f"{k}={v:.4f}" for k, v in test_metrics.items()), flush=True)
 
@@ -603,7 +640,7 @@ def _train(config, card, run_dir, strategy, policy: str) -> dict:
 
         path = export_model(model, name=config.model, settings=settings,
                             vectorizers=task_data.vectorizers, labels=task_data.labels,
-                            config=dataclasses.asdict(config), metrics=metrics,
+                            config=recorded_config(config), metrics=metrics,
                             base_dir=config.export_dir, version=config.version,
                             max_length=config.sequence_length)
         metrics["export"] = str(path)
@@ -622,10 +659,11 @@ def _monitor(task: str) -> tuple[str, str]:
 
     A chatbot is judged by the replies it picks, so by token accuracy: on small dialogue
     sets its validation loss rises from the first epochs (confidence on the few held-out
-    conversations) while the choices keep improving.
+    conversations) while the choices keep improving. Classifiers and language models go
+    by validation loss: a classifier's accuracy ties from epoch to epoch on small or easy
+    sets, and a later epoch that only ties never replaced the first, however much
+    surer its answers had become.
     """
-    if task == "text-classification":
-        return "val_accuracy", "max"
     if task == "dialogue":
         return "val_token_accuracy", "max"
     return "val_loss", "min"

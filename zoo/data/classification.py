@@ -25,7 +25,8 @@ def classification_data(*, dataset: str = "imdb_reviews", vocab_size: int, seque
 
     Reads a tfds ``dataset`` with a ``label`` class feature and a ``text`` (or
     ``title`` + ``description``) feature, or CSV/TSV files with ``text`` and
-    ``label`` columns (``labels``: the declared class names, in id order).
+    ``label`` columns: the classes are ``labels`` (names, in id order) when given,
+    else the labels found in the train file (``files.labeled_splits``).
     Without a validation split, the last ``validation_fraction`` of train serves.
     Texts are lowercased and stripped of punctuation; the vocabulary (at most
     ``vocab_size``) comes from the train split only. Batches group texts of similar
@@ -60,12 +61,13 @@ def classification_data(*, dataset: str = "imdb_reviews", vocab_size: int, seque
            .filter(lambda ids, label: nonempty(ids)).cache() for name, split in examples.items()}
     sizes = fill_caches(ids)
 
-    def batches(split):
+    def batches(split, shuffle_buffer=None):
         return bucket_by_length(split, length=lambda ids, label: tf.shape(ids)[0],
-                                batch_size=batch_size, max_length=sequence_length
+                                batch_size=batch_size, max_length=sequence_length,
+                                shuffle_buffer=shuffle_buffer, seed=seed
                                 ).prefetch(tf.data.AUTOTUNE)
 
-    return TaskData(train=batches(ids["train"].shuffle(shuffle_buffer, seed=seed)),
+    return TaskData(train=batches(ids["train"], shuffle_buffer),
                     validation=batches(ids["validation"]), test=batches(ids["test"]),
                     vectorizers={"text": vectorize}, labels=names,
                     train_examples=sizes["train"])

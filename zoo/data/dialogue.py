@@ -71,13 +71,14 @@ def dialogue_data(*, dataset: str = "schema_guided_dialogue", vocab_size: int,
            for name, split in pairs.items()}
     sizes = fill_caches(ids)
 
-    def batches(split):
+    def batches(split, shuffle_buffer=None):
         return bucket_by_length(
             split, length=lambda inputs, target: tf.maximum(tf.shape(inputs[0])[0],
                                                             tf.shape(target)[0]),
-            batch_size=batch_size, max_length=sequence_length).prefetch(tf.data.AUTOTUNE)
+            batch_size=batch_size, max_length=sequence_length, shuffle_buffer=shuffle_buffer,
+            seed=seed).prefetch(tf.data.AUTOTUNE)
 
-    return TaskData(train=batches(ids["train"].shuffle(shuffle_buffer, seed=seed)),
+    return TaskData(train=batches(ids["train"], shuffle_buffer),
                     validation=batches(ids["validation"]), test=batches(ids["test"]),
                     vectorizers={"text": vectorizer}, train_examples=sizes["train"],
                     test_pairs=pairs["test"])

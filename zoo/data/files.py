@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -38,11 +39,17 @@ def text_splits(train_file, eval_file=None) -> dict:
 def labeled_splits(train_file, eval_file=None, *, labels=None, validation_fraction=0.1, seed=0):
     """``(text, label id)`` datasets from CSV/TSV files, and the class names in id order.
 
-    Class names are ``labels`` when given, else the names found in the train file
-    (sorted), or ``"0".."n-1"`` when its labels are all integers.
+    The classes are ``labels`` when given, in that order; else exactly the labels
+    found in the train file, sorted (as numbers when all are integers: ``1`` and
+    ``3`` are two classes, ``"1"`` and ``"3"``). Every label of either file must be
+    one of them, and the train file must hold at least two of them.
     """
     texts, raw_labels = read_labeled(train_file)
-    names = list(labels) if labels else _class_names(raw_labels)
+    names = check_labels(labels) if labels else class_names(raw_labels)
+    found = sorted(set(raw_labels))
+    if len(found) < 2:
+        raise ValueError(f"{train_file} holds a single class, {found[0]!r}; a classifier needs "
+                         f"examples of at least two classes")
     examples = list(zip(texts, _label_ids(raw_labels, names, train_file)))
     fractions = [validation_fraction] + ([HELD_OUT_FRACTION] if eval_file is None else [])
     parts = _carve(examples, fractions, seed, train_file)
@@ -51,6 +58,23 @@ def labeled_splits(train_file, eval_file=None, *, labels=None, validation_fracti
         parts.append(list(zip(eval_texts, _label_ids(eval_labels, names, eval_file))))
     return {name: _dataset(part, (tf.string, tf.int64))
             for name, part in zip(("train", "validation", "test"), parts)}, names
+
+
+def check_labels(labels) -> list[str]:
+    """Declared class names, stripped: at least two, none empty, none twice."""
+    names = [str(name).strip() for name in labels]
+    if len(names) < 2 or not all(names) or len(set(names)) != len(names):
+        raise ValueError(f"labels={names!r} is not accepted; expected two or more distinct, "
+                         f"non-empty class names")
+    return names
+
+
+def class_names(labels) -> list[str]:
+    """The distinct labels, sorted as integers when all are integers, else as strings."""
+    found = set(labels)
+    if all(re.fullmatch(r"[+-]?\d+", label) for label in found):
+        return sorted(found, key=lambda label: (int(label), label))
+    return sorted(found)
 
 
 def pair_splits(train_file, eval_file=None, *, seed=0) -> dict:
@@ -132,16 +156,9 @@ def _decode(path) -> str:
                          f"save the file as UTF-8") from None
 
 
-def _class_names(labels) -> list[str]:
-    if all(label.isdigit() for label in labels):
-        return [str(i) for i in range(max(map(int, labels)) + 1)]
-    return sorted(set(labels))
-
-
 def _label_ids(labels, names, path) -> list[int]:
-    """Map each label, a class name or an id in ``range(len(names))``, to its id."""
+    """Map each label, one of the class ``names``, to its id."""
     index = {name: i for i, name in enumerate(names)}
-    index.update({str(i): i for i in range(len(names)) if str(i) not in index})
     unknown = sorted(set(labels) - set(index))
     if unknown:
         raise ValueError(f"{path}: label(s) {', '.join(map(repr, unknown[:5]))} are outside the "

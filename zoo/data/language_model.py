@@ -63,10 +63,18 @@ def language_model_data(*, dataset: str = "tiny_shakespeare", level: str = "char
         lambda r: tf.math.floormod(r, sequence_length))
     pairs["train"] = tf.data.Dataset.zip(ids["train"], offsets).flat_map(windows)
     sizes = fill_caches(pairs)
-    train = (pairs["train"].shuffle(shuffle_buffer, seed=seed)
-             .batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE))
-    validation, test = (pairs[name].batch(batch_size).prefetch(tf.data.AUTOTUNE)
-                        for name in ("validation", "test"))
+    # An offset can cost a text its last window; every epoch reads as many windows as
+    # the largest offset leaves, so its number of batches is known (Keras then knows
+    # where an epoch ends instead of running out of data to find it).
+    steady = int(ids["train"].reduce(tf.constant(0, tf.int64), lambda n, text: n + tf.maximum(
+        tf.size(text, tf.int64) - sequence_length, 0) // sequence_length))
+    train = (pairs["train"].take(steady).shuffle(shuffle_buffer, seed=seed)
+             .batch(batch_size, drop_remainder=True)
+             .apply(tf.data.experimental.assert_cardinality(steady // batch_size))
+             .prefetch(tf.data.AUTOTUNE))
+    validation, test = (pairs[name].batch(batch_size)
+                        .apply(tf.data.experimental.assert_cardinality(
+                            -(-sizes[name] // batch_size)))
+                        .prefetch(tf.data.AUTOTUNE) for name in ("validation", "test"))
     return TaskData(train=train, validation=validation, test=test,
-                    vectorizers={"text": vectorize}, level=level,
-                    train_examples=sizes["train"])
+                    vectorizers={"text": vectorize}, level=level, train_examples=steady)

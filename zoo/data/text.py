@@ -100,17 +100,42 @@ def fill_caches(splits: dict) -> dict:
             for name, split in splits.items()}
 
 
-def bucket_by_length(dataset, *, length, batch_size: int, max_length: int):
+def bucket_by_length(dataset, *, length, batch_size: int, max_length: int,
+                     shuffle_buffer: int | None = None, seed: int = 0):
     """Batch elements of similar ``length(element)`` together, right-padded with 0.
 
     Bucket bounds are the powers of two below ``max_length``, and ``max_length``
     itself (so truncated texts share batches). Each batch is as long as its longest
-    element: short texts are not padded to the longest one overall.
+    element: short texts are not padded to the longest one overall. With
+    ``shuffle_buffer``, elements are shuffled (``seed``) before they are bucketed.
+
+    The number of batches is counted once (a pass over the lengths) and asserted, so
+    Keras knows where an epoch ends instead of running out of data to find it.
     """
     boundaries = [2 ** k for k in range(2, max_length.bit_length()) if 2 ** k < max_length]
     boundaries.append(max_length)
-    return dataset.bucket_by_sequence_length(
+    count = bucketed_batches(dataset.map(length), boundaries, batch_size)
+    if shuffle_buffer:
+        dataset = dataset.shuffle(shuffle_buffer, seed=seed)
+    batched = dataset.bucket_by_sequence_length(
         element_length_func=length,
         bucket_boundaries=boundaries,
         bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
     )
+    return batched.apply(tf.data.experimental.assert_cardinality(count))
+
+
+def bucketed_batches(lengths, boundaries, batch_size: int) -> int:
+    """How many batches ``bucket_by_sequence_length`` makes of elements of these ``lengths``.
+
+    An element of length n goes to bucket ``i``, the number of ``boundaries`` <= n;
+    each bucket gives ``ceil(count / batch_size)`` batches, whatever the order.
+    """
+    bounds = tf.constant(boundaries, tf.int64)
+
+    def add(counts, n):
+        bucket = tf.reduce_sum(tf.cast(bounds <= tf.cast(n, tf.int64), tf.int32))
+        return counts + tf.one_hot(bucket, len(boundaries) + 1, dtype=tf.int64)
+
+    counts = lengths.reduce(tf.zeros(len(boundaries) + 1, tf.int64), add).numpy()
+    return int(sum(-(-int(count) // batch_size) for count in counts))

@@ -1,0 +1,101 @@
+"""The classifiers' own layers; importing this module registers them with Keras.
+
+``keras.saving.load_model`` of a ``.keras`` classifier needs ``import
+zoo.models.classifier_layers`` first (the builders import it); exported SavedModels need
+nothing from zoo.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+ops = keras.ops
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class MaskedMaxMeanPooling(keras.layers.Layer):
+    """``[max, mean]`` over the unmasked steps of (batch, steps, features)."""
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            return ops.concatenate([ops.max(inputs, axis=1), ops.mean(inputs, axis=1)], -1)
+        present = ops.expand_dims(ops.cast(mask, "bool"), -1)
+        lowest = ops.cast(-3e4, inputs.dtype)  # within float16 and bfloat16 range
+        largest = ops.max(ops.where(present, inputs, lowest), axis=1)
+        count = ops.maximum(ops.sum(ops.cast(present, inputs.dtype), axis=1), 1)
+        mean = ops.sum(ops.where(present, inputs, 0), axis=1) / count
+        return ops.concatenate([largest, mean], axis=-1)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], 2 * input_shape[-1])
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class BagOfNgrams(keras.layers.Layer):
+    """Class scores summed over a text's words and word pairs: a linear model in-graph.
+
+    Word ids index their own weights; each pair of adjacent words is hashed into
+    ``buckets`` more. Weights start at zero and their sum is multiplied by
+    ``scale``, which under Adam makes this sparse part learn ``scale`` times as fast
+    as the dense one beside it.
+    """
+
+    def __init__(self, vocab_size, buckets, num_classes, scale=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.vocab_size, self.buckets = int(vocab_size), int(buckets)
+        self.num_classes, self.scale = int(num_classes), float(scale)
+
+    def build(self, input_shape):
+        self.table = self.add_weight(
+            name="table", shape=(self.vocab_size + self.buckets, self.num_classes),
+            initializer="zeros")
+
+    def features(self, tokens):
+        """Feature ids (batch, 2 * steps - 1), words then word pairs, and which are present."""
+        tokens = tf.cast(tokens, tf.int64)
+        previous, current = tokens[:, :-1], tokens[:, 1:]
+        pairs = tf.strings.to_hash_bucket_fast(
+            tf.strings.as_string(previous * self.vocab_size + current), self.buckets)
+        ids = tf.concat([tokens, self.vocab_size + pairs], axis=1)
+        present = tf.concat([tokens > 0, (previous > 0) & (current > 0)], axis=1)
+        return ids, present
+
+    def start_from_naive_bayes(self, batches, alpha: float = 1.0):
+        """Start as a multinomial naive-Bayes classifier of ``batches`` of ``(tokens, labels)``.
+
+        Each weight becomes its feature's log-probability under the class, from counts
+        of the texts holding it (binarized, as in Wang & Manning 2012, smoothed by
+        ``alpha``), less its mean over the classes, which leaves the softmax unchanged
+        and keeps the scores small. Training refines it from there.
+        """
+        import numpy as np
+
+        counts = np.zeros((self.num_classes, self.vocab_size + self.buckets))
+        for tokens, labels in batches:
+            ids, present = (t.numpy() for t in self.features(tokens))
+            for row, label in enumerate(np.asarray(labels)):
+                counts[int(label), np.unique(ids[row][present[row]])] += 1
+        counts += alpha
+        log_share = np.log(counts / counts.sum(axis=1, keepdims=True))
+        centered = log_share - log_share.mean(axis=0)
+        if not self.built:
+            self.build((None, None))
+        self.table.assign((centered.T / self.scale).astype(self.table.dtype))
+
+    def call(self, tokens):
+        ids, present = self.features(tokens)
+        scores = tf.gather(ops.cast(self.table, self.compute_dtype), ids)
+        scores *= tf.cast(present, self.compute_dtype)[..., None]
+        return self.scale * tf.reduce_sum(scores, axis=1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.num_classes)
+
+    def get_config(self):
+        return {**super().get_config(), "vocab_size": self.vocab_size,
+                "buckets": self.buckets, "num_classes": self.num_classes,
+                "scale": self.scale}
