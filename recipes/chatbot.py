@@ -22,7 +22,7 @@ class ChatbotRecipe(RecipeConfig):
     cell: str = "gru"
     bidirectional: bool = True
     attention: str = "additive"
-    dropout: float = 0.2
+    dropout: float = 0.35
     learning_rate: float = 3e-3
     clipnorm: float = 1.0
 

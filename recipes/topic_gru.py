@@ -24,6 +24,7 @@ class TopicGRURecipe(RecipeConfig):
     embedding_dropout: float = 0.4
     ngram_buckets: int = 2 ** 17
     ngram_scale: float = 10.0
+    ngram_l2: float = 1e-4
     cell: str = "gru"
     bidirectional: bool = False
     learning_rate: float = 1e-3

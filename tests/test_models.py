@@ -286,24 +286,47 @@ def test_classifier_without_the_wide_part_has_only_the_recurrent_path():
     deep = zoo.build("sentiment_lstm", **SMALL["sentiment_lstm"], ngram_buckets=0, compile=False)
     assert "ngram_logits" in [l.name for l in wide.layers]
     assert "ngram_logits" not in [l.name for l in deep.layers]
-    assert wide.count_params() - deep.count_params() == (VOCAB + 2 ** 17) * 2
+    assert wide.count_params() - deep.count_params() == (VOCAB + 2 ** 17) * 2 * 2  # weights, ratios
     with pytest.raises(ValueError, match="embedding_dropout"):
         zoo.build("sentiment_lstm", embedding_dropout=1.0)
 
 
-def test_classifier_wide_part_starts_as_naive_bayes_of_the_training_texts():
+def test_classifier_wide_part_scales_features_by_naive_bayes_ratios():
     import tensorflow as tf
 
     from zoo.models.classifier_layers import BagOfNgrams
 
-    # Class 0 texts hold word 5, class 1 texts word 6; word 7 is in both.
+    # Class 0 texts hold word 5, class 1 texts word 6; word 7 is in all of them.
     tokens = np.array([[5, 7, 0], [7, 5, 5], [6, 7, 0], [7, 6, 0]], "int64")
     labels = np.array([0, 0, 1, 1])
     layer = BagOfNgrams(VOCAB, 16, 2, scale=10.0)
     layer.start_from_naive_bayes(tf.data.Dataset.from_tensor_slices((tokens, labels)).batch(2))
-    scores = layer(tokens).numpy()
-    assert (scores.argmax(axis=1) == labels).all()
-    table = 10.0 * layer.table.numpy()
-    np.testing.assert_allclose(table[5, 0], -table[5, 1], rtol=1e-6)  # centred over classes
-    assert table[5, 0] > 0 > table[5, 1] and table[6, 1] > 0 > table[6, 0]
-    assert np.abs(table[7]).max() < 0.05 * table[5, 0]  # in every text: next to no evidence
+    np.testing.assert_array_equal(layer(tokens).numpy(), 0.0)  # the weights still start at 0
+    ratio = layer.ratio.numpy()
+    # Word 5 is in both class-0 texts and no other: log((2+1)/|p|_1 / ((0+1)/|q|_1)), where
+    # |p|_1 and |q|_1 count the distinct features of each class's texts, plus 1 for each feature.
+    ids, present = (t.numpy() for t in layer.features(tokens))
+    distinct = [len(np.unique(ids[row][present[row]])) for row in range(4)]
+    features = VOCAB + 16
+    p, q = sum(distinct[:2]) + features, sum(distinct[2:]) + features
+    np.testing.assert_allclose(ratio[5, 0], np.log(3 / p) - np.log(1 / q), rtol=1e-5)
+    assert ratio[5, 0] > 0 > ratio[5, 1] and ratio[6, 1] > 0 > ratio[6, 0]
+    assert abs(ratio[7, 0]) < 0.2 * ratio[5, 0]  # in every text: next to no evidence
+    # A weight counts as far as its feature's ratio: same weights, scores scaled by it.
+    layer.table.assign(np.ones_like(ratio))
+    np.testing.assert_allclose(layer(np.array([[5]], "int64")).numpy()[0], 10.0 * ratio[5],
+                               rtol=1e-5)
+
+
+def test_classifier_wide_part_penalises_its_weights_in_training_only():
+    from zoo.models.classifier_layers import BagOfNgrams
+
+    layer = BagOfNgrams(VOCAB, 16, 2, scale=10.0, l2=1e-3)
+    tokens = np.array([[5, 6]], "int64")
+    layer(tokens)
+    layer.table.assign(np.full((VOCAB + 16, 2), 0.5))
+    layer(tokens, training=False)
+    assert not layer.losses
+    layer(tokens, training=True)
+    expected = 1e-3 * (10.0 * 0.5) ** 2 * (VOCAB + 16) * 2
+    np.testing.assert_allclose(float(layer.losses[0]), expected, rtol=1e-5)

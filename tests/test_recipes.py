@@ -250,8 +250,29 @@ def test_a_killed_run_resumes_from_the_next_epoch(shakespeare_dirs, tmp_path):
 
     result = zoo_command(*args, "--resume")
     assert result.returncode == 0, result.stderr
-    epochs = json.loads((tmp_path / "run" / "metrics.json").read_text())["epochs"]
-    assert epochs[0] >= 2 and epochs[-1] == 4  # continued, not restarted
+    assert "resuming at epoch " in result.stdout, result.stdout[-2000:]
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["resumed_at_epoch"] >= 2  # continued, not restarted
+    assert metrics["epochs"] == [1, 2, 3, 4] and len(metrics["history"]["loss"]) == 4
+
+
+def test_ctrl_c_stops_training_and_says_how_to_resume(shakespeare_dirs, tmp_path):
+    data_dir, _ = shakespeare_dirs
+    args = ["train", "stacked_lstm", "--data-dir", str(data_dir), "--epochs", "200",
+            "--max-steps", "5", "--units", "8", "--sequence-length", "16", "--batch-size", "8",
+            "--run-dir", str(tmp_path / "run"), "--no-export", "--verbose", "0"]
+    backup = tmp_path / "run" / "backup" / "training_metadata.json"
+    run = subprocess.Popen([sys.executable, "-m", "zoo.cli", *args], stderr=subprocess.PIPE,
+                           text=True)
+    deadline = time.monotonic() + 240
+    while not backup.exists() and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    run.send_signal(signal.SIGINT)
+    _, stderr = run.communicate(timeout=120)
+    assert run.returncode == 130, stderr[-2000:]
+    assert "Traceback" not in stderr and "zoo train: interrupted" in stderr, stderr[-2000:]
+    assert "zoo train stacked_lstm" in stderr and stderr.rstrip().endswith("--resume"), stderr
+    assert backup.exists()
 
 
 # --- presets and the time budget -------------------------------------------------------------

@@ -92,7 +92,9 @@ def test_a_run_killed_mid_epoch_resumes_and_ends_where_an_unbroken_run_does(shak
 
     assert zoo_main([*flags, "--resume"]) == 0
     resumed = json.loads((run_dir / "metrics.json").read_text())
-    assert resumed["epochs"] == [3, 4]  # epoch 3's lost half was redone, nothing more
+    assert resumed["resumed_at_epoch"] == 3 and resumed["epochs_run"] == 2  # epoch 3 redone
+    assert resumed["epochs"] == [1, 2, 3, 4]  # the history keeps the epochs before the kill
+    assert all(len(values) == 4 for values in resumed["history"].values()), resumed["history"]
     assert resumed["test"]["loss"] == pytest.approx(unbroken["test"]["loss"], rel=0.01)
     assert not (run_dir / "backup").exists()  # a finished run removes its backup
 
@@ -305,6 +307,11 @@ def test_gradient_clipping_tames_exploding_gradients():
     ("chatbot", ["--labels", "a,b"], r"labels='a,b' declares the classes of a text classifier"),
     ("topic_gru", ["--labels", "a,b"], r"labels='a,b' declares the classes of a train_file"),
     ("topic_gru", ["--train-file", __file__, "--labels", "pos,"], r"labels='pos,' is not accepted"),
+    ("topic_gru", ["--train-file", os.path.dirname(__file__)],
+     r"train_file='.*tests' is a directory; expected a file"),
+    ("topic_gru", ["--train-file", __file__, "--eval-file", "no-such.csv"],
+     r"eval_file='no-such.csv' does not exist"),
+    ("stacked_lstm", ["--manual-dir", __file__], r"manual_dir='.*' is a file; expected a directory"),
 ])
 def test_recipe_settings_are_checked_before_any_data_is_read(model, flags, message, tmp_path,
                                                              capsys, monkeypatch):

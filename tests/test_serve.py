@@ -116,11 +116,11 @@ def test_cli_predict_generate_chat(exported, monkeypatch, capsys):
     line = capsys.readouterr().out.rstrip("\n")
     assert line.startswith("the c") and len(line) == len("the c") + 7
 
-    monkeypatch.setattr("sys.stdin", io.StringIO("the cat sat\n\nwhat a great day\n"))
+    monkeypatch.setattr("sys.stdin", io.StringIO("the cat sat\n\n  \nwhat a great day\n"))
     assert main(["chat", str(exported["chatbot"][1])]) == 0
     replies = capsys.readouterr().out.splitlines()
     bot = serve.load(exported["chatbot"][1])
-    assert replies == [bot.reply("the cat sat"), bot.reply(""), bot.reply("what a great day")]
+    assert replies == [bot.reply("the cat sat"), bot.reply("what a great day")]  # no blanks
 
 
 def test_cli_reports_errors(exported, tmp_path, capsys):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 
@@ -23,7 +22,15 @@ def _cmd_list(args) -> int:
 
 def _cmd_train(args) -> int:
     from recipes import run_recipe
+    from zoo.registry import list_models
 
+    if args.help or args.model is None:
+        if args.help:
+            args.train_parser.print_help()
+            return 0
+        args.train_parser.print_usage(sys.stderr)
+        print("zoo train: error: name a MODEL: " + ", ".join(list_models()), file=sys.stderr)
+        return 2
     return run_recipe(args.model, args.recipe_args)
 
 
@@ -37,55 +44,74 @@ def _serve_command(name):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="zoo", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    from zoo import __version__
+    from zoo.registry import list_models
+
+    parser = argparse.ArgumentParser(
+        prog="zoo", description="Recurrent models for Keras: list, train, predict, generate, "
+                                "chat, serve.",
+        epilog="`zoo COMMAND --help` describes a command.")
+    parser.add_argument("--version", action="version", version=f"zoo {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("list", help="print the catalog of models")
     p.add_argument("pattern", nargs="?", default="*", help="shell wildcard, e.g. '*lstm*'")
     p.set_defaults(func=_cmd_list)
 
+    # The recipe parses its own flags, so `zoo train MODEL --help` reaches it.
     p = sub.add_parser("train", help="run a model's recipe: load data, train, evaluate, export",
+                       description="Run a model's recipe: load its data, train, evaluate on "
+                                   "the test split and export a SavedModel.",
+                       epilog="`zoo train MODEL --help` lists the recipe's flags and defaults.",
                        add_help=False)
-    p.add_argument("model")
-    p.add_argument("recipe_args", nargs=argparse.REMAINDER,
-                   help="recipe flags; see `zoo train MODEL --help`")
-    p.set_defaults(func=_cmd_train)
+    p.add_argument("-h", "--help", action="store_true", help="show this help and exit")
+    p.add_argument("model", nargs="?", metavar="MODEL",
+                   help="one of: " + ", ".join(list_models()))
+    p.add_argument("recipe_args", nargs=argparse.REMAINDER, metavar="FLAGS",
+                   help="recipe flags, e.g. --epochs 3 --train-file data.csv")
+    p.set_defaults(func=_cmd_train, train_parser=p)
 
     p = sub.add_parser("predict", help="run an export's serving_default on texts")
     p.add_argument("path", help="model directory (highest version) or one version directory")
-    p.add_argument("texts", nargs="+")
+    p.add_argument("texts", nargs="+", help="texts to classify, or to continue")
     p.set_defaults(func=_serve_command("cli_predict"))
 
     p = sub.add_parser("generate", help="continue a prompt with a language-model export")
-    p.add_argument("path")
-    p.add_argument("prompt")
-    p.add_argument("--max-length", type=int, default=100)
-    p.add_argument("--temperature", type=float, default=1.0)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("path", help="model directory (highest version) or one version directory")
+    p.add_argument("prompt", help="text to continue")
+    p.add_argument("--max-length", type=int, default=100, help="tokens to add (default: 100)")
+    p.add_argument("--temperature", type=float, default=1.0,
+                   help="0 picks the likeliest token; higher is more varied (default: 1.0)")
+    p.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
     p.set_defaults(func=_serve_command("cli_generate"))
 
     p = sub.add_parser("chat", help="talk to a chatbot export (reads stdin when piped)")
-    p.add_argument("path")
-    p.add_argument("--temperature", type=float, default=0.0, help="> 0 samples replies")
+    p.add_argument("path", help="model directory (highest version) or one version directory")
+    p.add_argument("--temperature", type=float, default=0.0,
+                   help="above 0 samples replies (default: 0, the export's reply)")
     p.add_argument("--beam-width", type=int, default=None,
                    help="beam search of this width (1: greedy); default: the export's reply")
     p.set_defaults(func=_serve_command("cli_chat"))
 
     p = sub.add_parser("serve", help="serve every export under a directory (TF Serving REST API)")
-    p.add_argument("path", nargs="?", default="saved_models")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("path", nargs="?", default="saved_models",
+                   help="folder of model folders (default: saved_models)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8501, help="port to listen on (default: 8501)")
     p.add_argument("--poll-seconds", type=float, default=2.0,
-                   help="how often to look for new versions")
+                   help="seconds between looks for new versions (default: 2.0)")
     p.add_argument("--max-body-bytes", type=int, default=10 * 2**20,
-                   help="larger request bodies are refused with 413")
+                   help="larger request bodies are refused with 413 (default: 10 MiB)")
     p.set_defaults(func=_serve_command("cli_serve"))
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
     args = build_parser().parse_args(argv)
+    if args.command not in ("list", "train"):  # a recipe imports it after reading its flags
+        from zoo.startup import import_tensorflow
+
+        import_tensorflow()
     try:
         return args.func(args)
     except (ValueError, KeyError, FileNotFoundError) as err:

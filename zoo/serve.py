@@ -541,7 +541,10 @@ def cli_generate(args) -> int:
 
 
 def cli_chat(args) -> int:
-    """``zoo chat PATH``: a conversation at a terminal; with piped stdin, one reply per line."""
+    """``zoo chat PATH``: a conversation at a terminal; with piped stdin, one reply per line.
+
+    Blank lines are no message, at a terminal or in a pipe: they get no reply.
+    """
     predictor = load(args.path)
     interactive = sys.stdin.isatty()
 
@@ -551,7 +554,8 @@ def cli_chat(args) -> int:
 
     if not interactive:
         for line in sys.stdin:
-            print(answer(line.rstrip("\n")), flush=True)
+            if line.strip():
+                print(answer(line.rstrip("\r\n")), flush=True)
         return 0
     print(f"Talking to {predictor.card['name']} ({predictor.path}); Ctrl-D ends.")
     while True:

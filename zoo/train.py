@@ -16,19 +16,69 @@ import json
 import math
 import os
 import re
+import shlex
 import shutil
 import sys
 import time
 import typing
 from pathlib import Path
 
-from zoo.models.common import check_choice, check_int, check_positive
+from zoo.models.common import CELLS, check_choice, check_int, check_positive
+from zoo.models.seq2seq import ATTENTION
 from zoo.registry import build, builder_settings, model_card
 
 DISTRIBUTE = ("auto", "none", "mirrored", "multiworker")
 LR_SCHEDULES = ("plateau", "cosine")
+LEVELS = ("char", "word")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
 DIVERGENCE_FACTOR = 10.0  # see StopOnDivergence
+
+
+# One line per recipe flag for ``zoo train MODEL --help``; allowed values are in the metavar.
+FLAG_HELP = {
+    "dataset": "tfds dataset to train on",
+    "data_dir": "tfds data directory (default: tfds's own)",
+    "manual_dir": "folder holding a dataset's source file, for machines without a network",
+    "train_file": "your own data: CSV/TSV (text,label), plain text, or message<TAB>reply lines",
+    "eval_file": "your own test data, same format; validation is carved from --train-file",
+    "labels": "a classifier's classes in id order, comma-separated (default: as found)",
+    "epochs": "most epochs to train",
+    "batch_size": "examples per batch",
+    "max_steps": "batches per epoch (default: the whole training split)",
+    "learning_rate": "Adam's learning rate",
+    "early_stopping_patience": "epochs without a better validation figure before stopping",
+    "lr_schedule": "halve on a validation plateau, or a half cosine to zero",
+    "lr_decay_patience": "plateau epochs before the learning rate halves",
+    "lr_decay_per_epoch": "extra learning-rate factor each epoch, in (0, 1]",
+    "max_minutes": "training budget in minutes; the run stops after the epoch that passes it",
+    "run_dir": "where metrics, curves, logs and checkpoints go (default: runs/MODEL)",
+    "export_dir": "exports go to EXPORT_DIR/MODEL/VERSION",
+    "version": "export version number (default: the next free one)",
+    "export": "write a SavedModel at the end",
+    "resume": "continue an interrupted run from its last backup",
+    "distribute": "auto: one device; mirrored: local GPUs; multiworker: TF_CONFIG",
+    "precision": "auto: bfloat16 math where the CPU has it; mixed_float16 is GPU only",
+    "seed": "random seed of weights, shuffling and the split carved from --train-file",
+    "verbose": "0 silent, 1 progress bar, 2 one line per epoch",
+    "level": "tokens are characters or words",
+    "vocab_size": "vocabulary size, reserved ids included",
+    "sequence_length": "tokens per window (language models) or most tokens per text",
+    "embedding_dim": "width of the token embeddings",
+    "units": "width of each recurrent layer",
+    "num_layers": "stacked recurrent layers",
+    "dropout": "dropout rate, in [0, 1)",
+    "embedding_dropout": "share of words dropped from a text while training, in [0, 1)",
+    "ngram_buckets": "hashed word-pair buckets of the linear part; 0 leaves it out",
+    "ngram_scale": "how much faster the linear part learns than the recurrent one",
+    "ngram_l2": "L2 penalty on the linear part's weights (logistic regression's)",
+    "cell": "recurrent cell",
+    "bidirectional": "read the text both ways",
+    "attention": "decoder attention: Luong's dot product or Bahdanau's additive",
+    "clipnorm": "clip gradients to this global norm",
+    "ema_momentum": "keep a moving average of the weights (0: off)",
+}
+CHOICES = {"lr_schedule": LR_SCHEDULES, "distribute": DISTRIBUTE, "precision": PRECISIONS,
+           "level": LEVELS, "cell": CELLS, "attention": ATTENTION}
 
 
 @dataclasses.dataclass
@@ -90,10 +140,20 @@ class RecipeConfig:
             check_int("version", self.version, 1)
         check_choice("distribute", self.distribute, DISTRIBUTE)
         check_choice("precision", self.precision, PRECISIONS)
-        for name in ("train_file", "eval_file", "manual_dir"):
-            path = getattr(self, name)
-            if path is not None and not Path(path).exists():
-                raise ValueError(f"{name}={path!r} does not exist")
+        for name, kind in (("train_file", "file"), ("eval_file", "file"),
+                           ("manual_dir", "directory")):
+            path = None if getattr(self, name) is None else Path(getattr(self, name))
+            if path is None or (path.is_file() if kind == "file" else path.is_dir()):
+                continue
+            if not path.exists():
+                raise ValueError(f"{name}={str(path)!r} does not exist")
+            found = "a directory" if path.is_dir() else "a file" if path.is_file() else "neither"
+            raise ValueError(f"{name}={str(path)!r} is {found}; expected a {kind}")
+        if self.model and self.export and self.version is not None:
+            taken = Path(self.export_dir) / self.model / str(self.version)
+            if taken.exists():  # found now, not after training
+                raise ValueError(f"version={self.version} already exists ({taken}); pick another, "
+                                 f"or leave --version out for the next free one")
         if self.model:
             self._check_recipe_settings()
 
@@ -110,7 +170,7 @@ class RecipeConfig:
             if hasattr(self, name):
                 check_int(name, getattr(self, name), minimum)
         if hasattr(self, "level"):
-            check_choice("level", self.level, ("char", "word"))
+            check_choice("level", self.level, LEVELS)
         if self.labels is not None:
             if task != "text-classification":
                 raise ValueError(f"labels={self.labels!r} declares the classes of a text "
@@ -123,13 +183,9 @@ class RecipeConfig:
 
     def label_names(self) -> list[str] | None:
         """The classes declared by ``labels`` (comma-separated), in order; None when unset."""
-        if self.labels is None:
-            return None
-        names = [name.strip() for name in self.labels.split(",")]
-        if len(names) < 2 or not all(names) or len(set(names)) != len(names):
-            raise ValueError(f"labels={self.labels!r} is not accepted; expected two or more "
-                             f"distinct, non-empty class names, comma-separated")
-        return names
+        from zoo.data.files import check_labels
+
+        return None if self.labels is None else check_labels(self.labels)
 
     @property
     def run_path(self) -> Path:
@@ -144,6 +200,9 @@ class RecipeConfig:
 @functools.lru_cache(maxsize=4)
 def _check_builds(name: str, settings: tuple) -> None:
     """Build once, uncompiled, for the builder's checks (``ValueError`` naming a setting)."""
+    from zoo.startup import import_tensorflow
+
+    import_tensorflow()  # first here, with its start-up lines held back
     build(name, **dict(settings), compile=False)
 
 
@@ -160,11 +219,17 @@ def parse_config(cls: type[RecipeConfig], argv: list[str] | None = None) -> Reci
         kind = hints[field.name]
         base = next((t for t in typing.get_args(kind) if t is not type(None)), kind)
         default = getattr(defaults, field.name)
+        about = FLAG_HELP.get(field.name, field.name.replace("_", " "))
+        if default is not None:
+            about += f" (default: {default})"
         if base is bool:
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default,
+                                help=FLAG_HELP.get(field.name))
         else:
-            parser.add_argument(flag, type=base, default=default, metavar=base.__name__.upper(),
-                                help=f"default: {default}")
+            # Allowed values are shown, and checked by validate() with a message naming them.
+            choices = CHOICES.get(field.name)
+            metavar = "{" + ",".join(choices) + "}" if choices else base.__name__.upper()
+            parser.add_argument(flag, type=base, default=default, metavar=metavar, help=about)
     if cls.PRESETS:
         parser.add_argument("--preset", choices=sorted(cls.PRESETS),
                             help="named overrides: " + "; ".join(
@@ -241,7 +306,7 @@ def precision_policy(precision: str):
 
 
 def callbacks(config: RecipeConfig, monitor: str, mode: str, ema: bool = False) -> list:
-    """Divergence guard, backup for --resume, best checkpoint, early stopping, LR schedule,
+    """Divergence guard, LR schedule, backup for --resume, best checkpoint, early stopping,
     TensorBoard; with ``ema`` (an optimizer averaging the weights), the average swapped in.
 
     The guard comes first: it stops training before the other callbacks act on broken
@@ -257,13 +322,15 @@ def callbacks(config: RecipeConfig, monitor: str, mode: str, ema: bool = False) 
     budget = [zoo_callbacks["TimeBudget"](config.max_minutes)] if config.max_minutes else []
     return [
         zoo_callbacks["StopOnDivergence"](backup),
+        # Before the backup: it saves the rate they set, and logs it in the history.
+        *_schedule(config),
         backup,
     ] + budget + ([zoo_callbacks["KeepAveragedWeights"]()] if ema else []) + [
         zoo_callbacks["AtomicModelCheckpoint"](str(run / "best.weights.h5"), monitor=monitor,
                                                mode=mode, save_best_only=True,
                                                save_weights_only=True),
         keras.callbacks.TensorBoard(str(run / "logs"), write_graph=False),
-    ] + _schedule(config) + (
+    ] + (
         # Restores the best epoch's weights when it stops.
         [keras.callbacks.EarlyStopping(monitor=monitor, mode=mode,
                                        patience=config.early_stopping_patience,
@@ -316,6 +383,13 @@ def _callback_classes() -> dict:
         def __init__(self, backup_dir, **kwargs):
             super().__init__(backup_dir, double_checkpoint=False, **kwargs)
             self._saves = 0
+            self.history: dict[str, list[float]] = {}  # every epoch's logs, resumes included
+            self.resumed_at = None  # the first epoch (from 1) of a resumed run
+
+        def on_epoch_end(self, epoch, logs=None):
+            for key, value in (logs or {}).items():
+                self.history.setdefault(key, []).append(float(value))
+            super().on_epoch_end(epoch, logs)  # saves, history included
 
         def latest(self) -> tuple[Path, int] | None:
             """``(weights file, epochs completed)`` of the last complete backup, if any."""
@@ -355,6 +429,9 @@ def _callback_classes() -> dict:
                                  f"settings of the interrupted run") from None
             self.model._initial_epoch = metadata["epoch"]
             self._saves = metadata.get("save", 0)
+            self.history = metadata.get("history", {})
+            self.resumed_at = metadata["epoch"] + 1
+            print(f"resuming at epoch {self.resumed_at} from {weights}", flush=True)
 
         def _save_model(self):
             backup = Path(self.backup_dir)
@@ -364,7 +441,7 @@ def _callback_classes() -> dict:
             self.model.save_weights(str(weights), overwrite=True)
             _fsync(weights)
             metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen,
-                        "weights": weights.name, "save": self._saves}
+                        "weights": weights.name, "save": self._saves, "history": self.history}
             _replace_text(Path(self._training_metadata_path), json.dumps(metadata))
             for stale in backup.iterdir():
                 if stale.name not in (weights.name, Path(self._training_metadata_path).name):
@@ -599,11 +676,12 @@ def _train(config, card, run_dir, strategy, policy: str) -> dict:
         train, validation = train.repeat(), validation.take(config.max_steps)
         steps = config.max_steps
     monitor, mode = _monitor(card.task)
+    fit_callbacks = callbacks(config, monitor, mode, ema=_averages(model))
+    backup = next(c for c in fit_callbacks if hasattr(c, "resumed_at"))
     started = time.perf_counter()
     history = model.fit(train, validation_data=validation, epochs=config.epochs,
                         steps_per_epoch=steps, shuffle=False,  # tf.data already shuffles
-                        callbacks=callbacks(config, monitor, mode, ema=_averages(model)),
-                        verbose=config.verbose)
+                        callbacks=fit_callbacks, verbose=config.verbose)
     wall = time.perf_counter() - started  # StopOnDivergence ends a diverging run in fit
 
     evaluated = model
@@ -621,9 +699,11 @@ def _train(config, card, run_dir, strategy, policy: str) -> dict:
         **data_source(config),
         "config": recorded_config(config),
         "settings": settings,
-        "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
-        "epochs_run": epochs_run,
-        "epochs": [epoch + 1 for epoch in history.epoch],  # after --resume, starts past 1
+        # Every epoch of the run, those before a --resume included.
+        "history": backup.history,
+        "epochs": list(range(1, len(backup.history.get("loss", [])) + 1)),
+        "resumed_at_epoch": backup.resumed_at,
+        "epochs_run": epochs_run,  # by this process
         "test": test_metrics,
         "wall_seconds": wall,
         "examples_per_second": examples / wall if wall else None,
@@ -756,10 +836,20 @@ def plot_curves(history: dict, path: Path, title: str) -> None:
 
 def main(cls: type[RecipeConfig], argv: list[str] | None = None) -> int:
     """Entry point shared by the recipe scripts and ``zoo train``."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
+    config = None
     try:
-        run(parse_config(cls, argv))
+        config = parse_config(cls, argv)
+        run(config)
     except (ValueError, FileNotFoundError, FloatingPointError) as err:
         print(f"zoo train: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("\nzoo train: interrupted", file=sys.stderr)
+        if config is not None:
+            flags = list(sys.argv[1:] if argv is None else argv)
+            again = shlex.join(["zoo", "train", config.model, *flags,
+                                *([] if "--resume" in flags else ["--resume"])])
+            print(f"Its last finished epoch is backed up in {config.run_path / 'backup'}; "
+                  f"continue from there with:\n  {again}", file=sys.stderr)
+        return 130
     return 0

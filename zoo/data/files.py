@@ -61,11 +61,15 @@ def labeled_splits(train_file, eval_file=None, *, labels=None, validation_fracti
 
 
 def check_labels(labels) -> list[str]:
-    """Declared class names, stripped: at least two, none empty, none twice."""
-    names = [str(name).strip() for name in labels]
+    """Declared class names (a list, or one comma-separated string), stripped.
+
+    At least two, none empty, none twice.
+    """
+    names = [str(name).strip() for name in
+             (labels.split(",") if isinstance(labels, str) else labels)]
     if len(names) < 2 or not all(names) or len(set(names)) != len(names):
-        raise ValueError(f"labels={names!r} is not accepted; expected two or more distinct, "
-                         f"non-empty class names")
+        raise ValueError(f"labels={labels!r} is not accepted; expected two or more distinct, "
+                         f"non-empty class names, comma-separated")
     return names
 
 

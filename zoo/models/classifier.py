@@ -9,10 +9,11 @@ from zoo.registry import register_model
 
 
 NGRAM_BUCKETS = 2 ** 17
+NGRAM_L2 = 1e-4  # about logistic regression's C=1 over 5,000 texts: 1 / (2 C n)
 
 
 def _classifier(*, name, vocab_size, embedding_dim, units, num_layers, num_classes, dropout,
-                embedding_dropout, ngram_buckets, ngram_scale, cell, bidirectional,
+                embedding_dropout, ngram_buckets, ngram_scale, ngram_l2, cell, bidirectional,
                 learning_rate, clipnorm, compile, use_cudnn="auto"):
     import keras
 
@@ -27,6 +28,8 @@ def _classifier(*, name, vocab_size, embedding_dim, units, num_layers, num_class
     check_rate("embedding_dropout", embedding_dropout)
     check_int("ngram_buckets", ngram_buckets, 0)
     check_positive("ngram_scale", ngram_scale)
+    if ngram_l2 < 0:
+        raise ValueError(f"ngram_l2={ngram_l2!r} is not accepted; expected a number >= 0")
     check_choice("cell", cell, CELLS)
     check_positive("learning_rate", learning_rate)
     check_optional_positive("clipnorm", clipnorm)
@@ -53,7 +56,7 @@ def _classifier(*, name, vocab_size, embedding_dim, units, num_layers, num_class
         # Wide and deep: a linear bag of words and hashed word pairs beside the RNN, the
         # model a linear baseline is, so the RNN has only to add what it misses.
         wide = BagOfNgrams(vocab_size, ngram_buckets, num_classes, scale=ngram_scale,
-                           name="ngram_logits")(tokens)
+                           l2=ngram_l2, name="ngram_logits")(tokens)
         logits = keras.layers.Add(name="wide_and_deep")([logits, wide])
     probs = keras.layers.Activation("softmax", dtype="float32", name="probabilities")(logits)
     model = keras.Model(tokens, probs, name=name)
@@ -70,8 +73,11 @@ SENTIMENT_LSTM_CARD = ModelCard(
     dataset="imdb_reviews",
     metric="test accuracy",
     recipe="zoo train sentiment_lstm",
-    num_params=1_677_538,
+    num_params=1_959_682,
     anchor="TensorFlow 'Text classification with an RNN' tutorial: about 86% test accuracy",
+    measured="test accuracy through --train-file, mean of 3 seeds: subj 0.910, cr 0.819, "
+             "mpqa 0.872, ag_news_7600 0.893 (NBSVM 0.915, 0.831, 0.846, 0.895)",
+    hardware="2 CPU cores (Intel Xeon), no GPU, TensorFlow 2.21.0; 12 to 29 s of training a set",
 )
 
 
@@ -79,7 +85,8 @@ SENTIMENT_LSTM_CARD = ModelCard(
 def build_sentiment_lstm(*, vocab_size: int = 10000, embedding_dim: int = 128, units: int = 64,
                          num_layers: int = 1, num_classes: int = 2, dropout: float = 0.5,
                          embedding_dropout: float = 0.4, ngram_buckets: int = NGRAM_BUCKETS,
-                         ngram_scale: float = 10.0, cell: str = "lstm", bidirectional: bool = True,
+                         ngram_scale: float = 10.0, ngram_l2: float = NGRAM_L2,
+                         cell: str = "lstm", bidirectional: bool = True,
                          learning_rate: float = 1e-3, clipnorm: float | None = 1.0,
                          compile: bool = True, use_cudnn="auto"):
     """Sentiment classifier: Embedding(mask_zero) -> Bidirectional LSTM x num_layers ->
@@ -93,8 +100,8 @@ def build_sentiment_lstm(*, vocab_size: int = 10000, embedding_dim: int = 128, u
     return _classifier(name="sentiment_lstm", vocab_size=vocab_size, embedding_dim=embedding_dim,
                        units=units, num_layers=num_layers, num_classes=num_classes,
                        dropout=dropout, embedding_dropout=embedding_dropout,
-                       ngram_buckets=ngram_buckets, ngram_scale=ngram_scale, cell=cell,
-                       bidirectional=bidirectional,
+                       ngram_buckets=ngram_buckets, ngram_scale=ngram_scale,
+                       ngram_l2=ngram_l2, cell=cell, bidirectional=bidirectional,
                        learning_rate=learning_rate, clipnorm=clipnorm, compile=compile,
                        use_cudnn=use_cudnn)
 
@@ -106,8 +113,11 @@ TOPIC_GRU_CARD = ModelCard(
     dataset="ag_news_subset",
     metric="test accuracy",
     recipe="zoo train topic_gru",
-    num_params=1_976_772,
+    num_params=2_541_060,
     anchor="Zhang et al. 2015, LSTM on AG News: 86.06% test accuracy",
+    measured="test accuracy through --train-file, mean of 3 seeds: subj 0.910, cr 0.817, "
+             "mpqa 0.868, ag_news_7600 0.895 (NBSVM 0.915, 0.831, 0.846, 0.895)",
+    hardware="2 CPU cores (Intel Xeon), no GPU, TensorFlow 2.21.0; 12 to 28 s of training a set",
 )
 
 
@@ -115,7 +125,8 @@ TOPIC_GRU_CARD = ModelCard(
 def build_topic_gru(*, vocab_size: int = 10000, embedding_dim: int = 128, units: int = 128,
                     num_layers: int = 1, num_classes: int = 4, dropout: float = 0.5,
                     embedding_dropout: float = 0.4, ngram_buckets: int = NGRAM_BUCKETS,
-                    ngram_scale: float = 10.0, cell: str = "gru", bidirectional: bool = False,
+                    ngram_scale: float = 10.0, ngram_l2: float = NGRAM_L2,
+                    cell: str = "gru", bidirectional: bool = False,
                     learning_rate: float = 1e-3, clipnorm: float | None = 1.0,
                     compile: bool = True, use_cudnn="auto"):
     """Topic classifier: Embedding(mask_zero) -> GRU x num_layers -> max and mean over
@@ -127,7 +138,7 @@ def build_topic_gru(*, vocab_size: int = 10000, embedding_dim: int = 128, units:
     return _classifier(name="topic_gru", vocab_size=vocab_size, embedding_dim=embedding_dim,
                        units=units, num_layers=num_layers, num_classes=num_classes,
                        dropout=dropout, embedding_dropout=embedding_dropout,
-                       ngram_buckets=ngram_buckets, ngram_scale=ngram_scale, cell=cell,
-                       bidirectional=bidirectional,
+                       ngram_buckets=ngram_buckets, ngram_scale=ngram_scale,
+                       ngram_l2=ngram_l2, cell=cell, bidirectional=bidirectional,
                        learning_rate=learning_rate, clipnorm=clipnorm, compile=compile,
                        use_cudnn=use_cudnn)

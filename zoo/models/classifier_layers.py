@@ -39,20 +39,24 @@ class BagOfNgrams(keras.layers.Layer):
     """Class scores summed over a text's words and word pairs: a linear model in-graph.
 
     Word ids index their own weights; each pair of adjacent words is hashed into
-    ``buckets`` more. Weights start at zero and their sum is multiplied by
-    ``scale``, which under Adam makes this sparse part learn ``scale`` times as fast
-    as the dense one beside it.
+    ``buckets`` more. A feature's score for a class is ``scale * ratio * weight``:
+    ``weight`` is trained from zero under an L2 penalty ``l2`` on ``scale * weight``
+    (logistic regression's); ``ratio`` is fixed, 1 until ``start_from_naive_bayes``
+    sets it to the feature's naive-Bayes log-count ratio, which makes this part NBSVM
+    (Wang & Manning 2012). ``scale`` makes it learn ``scale`` times as fast under Adam
+    as the dense part beside it.
     """
 
-    def __init__(self, vocab_size, buckets, num_classes, scale=1.0, **kwargs):
+    def __init__(self, vocab_size, buckets, num_classes, scale=1.0, l2=0.0, **kwargs):
         super().__init__(**kwargs)
         self.vocab_size, self.buckets = int(vocab_size), int(buckets)
-        self.num_classes, self.scale = int(num_classes), float(scale)
+        self.num_classes, self.scale, self.l2 = int(num_classes), float(scale), float(l2)
 
     def build(self, input_shape):
-        self.table = self.add_weight(
-            name="table", shape=(self.vocab_size + self.buckets, self.num_classes),
-            initializer="zeros")
+        shape = (self.vocab_size + self.buckets, self.num_classes)
+        self.table = self.add_weight(name="table", shape=shape, initializer="zeros")
+        self.ratio = self.add_weight(name="ratio", shape=shape, initializer="ones",
+                                     trainable=False)
 
     def features(self, tokens):
         """Feature ids (batch, 2 * steps - 1), words then word pairs, and which are present."""
@@ -65,12 +69,11 @@ class BagOfNgrams(keras.layers.Layer):
         return ids, present
 
     def start_from_naive_bayes(self, batches, alpha: float = 1.0):
-        """Start as a multinomial naive-Bayes classifier of ``batches`` of ``(tokens, labels)``.
+        """Scale each feature by its naive-Bayes log-count ratio in ``batches`` of ``(tokens, labels)``.
 
-        Each weight becomes its feature's log-probability under the class, from counts
-        of the texts holding it (binarized, as in Wang & Manning 2012, smoothed by
-        ``alpha``), less its mean over the classes, which leaves the softmax unchanged
-        and keeps the scores small. Training refines it from there.
+        For class ``c``, ``log((p / |p|_1) / (q / |q|_1))`` with ``p`` and ``q`` the counts
+        of texts holding the feature in class ``c`` and in the others (binarized, as in
+        Wang & Manning 2012), each plus ``alpha``: one class against the rest.
         """
         import numpy as np
 
@@ -79,16 +82,21 @@ class BagOfNgrams(keras.layers.Layer):
             ids, present = (t.numpy() for t in self.features(tokens))
             for row, label in enumerate(np.asarray(labels)):
                 counts[int(label), np.unique(ids[row][present[row]])] += 1
-        counts += alpha
-        log_share = np.log(counts / counts.sum(axis=1, keepdims=True))
-        centered = log_share - log_share.mean(axis=0)
+        inside = counts + alpha
+        outside = counts.sum(axis=0, keepdims=True) - counts + alpha
+        ratio = (np.log(inside / inside.sum(axis=1, keepdims=True))
+                 - np.log(outside / outside.sum(axis=1, keepdims=True)))
         if not self.built:
             self.build((None, None))
-        self.table.assign((centered.T / self.scale).astype(self.table.dtype))
+        self.ratio.assign(ratio.T.astype(self.ratio.dtype))
 
-    def call(self, tokens):
+    def call(self, tokens, training=False):
         ids, present = self.features(tokens)
-        scores = tf.gather(ops.cast(self.table, self.compute_dtype), ids)
+        weights = ops.cast(self.table, self.compute_dtype)
+        if training and self.l2:
+            self.add_loss(self.l2 * ops.sum(ops.square(self.scale * ops.cast(self.table,
+                                                                              "float32"))))
+        scores = tf.gather(weights * ops.cast(self.ratio, self.compute_dtype), ids)
         scores *= tf.cast(present, self.compute_dtype)[..., None]
         return self.scale * tf.reduce_sum(scores, axis=1)
 
@@ -98,4 +106,4 @@ class BagOfNgrams(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "vocab_size": self.vocab_size,
                 "buckets": self.buckets, "num_classes": self.num_classes,
-                "scale": self.scale}
+                "scale": self.scale, "l2": self.l2}
