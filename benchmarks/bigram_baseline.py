@@ -5,7 +5,7 @@ and windows, scored on exactly the (word, next word) pairs the recipe's test
 perplexity counts. Pass the recipe's ``metrics.json`` to print the ratio.
 
     python -m benchmarks.bigram_baseline --manual-dir ../shared/data/tiny_shakespeare \
-        --metrics runs/next_word_rnn/metrics.json
+        --metrics runs/next_word_rnn/latest/metrics.json
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ class SentimentLSTMRecipe(RecipeConfig):
 
     Regularised for datasets from a few thousand sentences to 100,000 reviews with no
     flag chosen per set: word dropout on the embeddings, dropout, a vocabulary cut by
-    frequency, the best epoch by validation loss, learning-rate decay on plateau; a
-    linear bag of words and word pairs beside the LSTM (``ngram_buckets``).
+    frequency, the best epoch by validation loss, learning-rate decay on plateau; beside
+    the LSTM, a linear bag of words and word pairs weighted as NBSVM's (--ngram-buckets).
     """
 
     model: str = "sentiment_lstm"

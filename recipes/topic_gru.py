@@ -8,7 +8,7 @@ from zoo.train import RecipeConfig, main as train_main
 
 @dataclasses.dataclass
 class TopicGRURecipe(RecipeConfig):
-    """GRU four-topic classifier on AG News, regularised as ``sentiment_lstm``'s recipe."""
+    """GRU four-topic classifier on AG News, regularised as the sentiment_lstm recipe is."""
 
     model: str = "topic_gru"
     dataset: str = "ag_news_subset"

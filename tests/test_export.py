@@ -26,6 +26,7 @@ EXPECTED = {
         "serving_default": ({"text"}, {"tokens", "probabilities"}),
         "next_words": ({"text", "k"}, {"tokens", "probabilities"}),
         "generate": ({"prompt", "max_length", "temperature", "seed"}, {"text", "continuation"}),
+        "log_likelihood": ({"text"}, {"nats", "tokens"}),
     },
     "chatbot": {
         "serving_default": ({"text"}, {"reply"}),
@@ -153,6 +154,23 @@ def test_next_words_are_the_models_top_k(exported, loaded, kind):
     default = call(loaded[kind], "serving_default", text=["the cat sat"])
     assert default["tokens"].shape == (1, 5)
     assert list(default["tokens"][0][:3]) == list(out["tokens"][0])
+
+
+@pytest.mark.parametrize("kind", ["word_lm", "char_lm"])
+def test_log_likelihood_is_the_models_own(exported, loaded, kind):
+    made, _ = exported[kind]
+    texts = ["the cat sat on the mat", "a dog", ""]
+    out = call(loaded[kind], "log_likelihood", text=texts)
+    for row, text in enumerate(texts):
+        ids = np.asarray(made.vectorizers["text"](tf.constant([text])))[0]
+        ids = ids[ids > 0]
+        if len(ids) < 2:
+            assert out["tokens"][row] == 0 and out["nats"][row] == 0
+            continue
+        probs = np.asarray(made.model(ids[None, :-1]))[0]
+        expected = -np.log(probs[np.arange(len(ids) - 1), ids[1:]]).sum()
+        assert out["tokens"][row] == len(ids) - 1
+        np.testing.assert_allclose(out["nats"][row], expected, rtol=1e-4)
 
 
 def test_greedy_generation_in_graph_matches_a_python_loop(exported, loaded):

@@ -370,3 +370,24 @@ def test_cosine_schedule_replaces_the_per_epoch_decay():
         StackedLSTMRecipe(lr_schedule="cosine", lr_decay_per_epoch=0.9).validate()
     with pytest.raises(ValueError, match="lr_schedule='linear'"):
         StackedLSTMRecipe(lr_schedule="linear").validate()
+
+
+def test_runs_are_kept_side_by_side_and_resume_takes_the_latest(tmp_path, monkeypatch):
+    from zoo.cli import main as zoo_main
+
+    monkeypatch.chdir(tmp_path)
+    topics = "label,text\n" + "".join(f"{i % 2},{text}\n" for i, text in enumerate(
+        ["stocks fell on monday", "the team won the cup", "oil prices climbed",
+         "the striker scored twice"] * 8))
+    (tmp_path / "topics.csv").write_text(topics)
+    flags = ["--train-file", "topics.csv", "--epochs", "1", "--units", "4",
+             "--embedding-dim", "4", "--vocab-size", "50", "--ngram-buckets", "16",
+             "--no-export", "--verbose", "0"]
+    for _ in range(2):
+        assert zoo_main(["train", "topic_gru", *flags]) == 0
+    runs = tmp_path / "runs" / "topic_gru"
+    assert sorted(p.name for p in runs.iterdir()) == ["1", "2", "latest"]
+    assert (runs / "1" / "metrics.json").is_file() and (runs / "2" / "metrics.json").is_file()
+    assert (runs / "latest").resolve() == (runs / "2").resolve()
+    config = train.parse_config(TopicGRURecipe, [*flags, "--resume"])
+    assert config.run_path == Path("runs/topic_gru/2")  # resume continues the latest run

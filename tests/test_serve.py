@@ -123,6 +123,51 @@ def test_cli_predict_generate_chat(exported, monkeypatch, capsys):
     assert replies == [bot.reply("the cat sat"), bot.reply("what a great day")]  # no blanks
 
 
+def test_zoo_evaluate_scores_each_kind_of_export_through_its_signatures(predictors, exported,
+                                                                        tmp_path, capsys):
+    import math
+
+    import numpy as np
+    import sacrebleu
+
+    texts = ["a great story", "terrible film", "what a great day", "bad acting"]
+    labels = ["positive", "negative", "positive", "negative"]
+    (tmp_path / "test.csv").write_text("text,label\n" + "".join(
+        f"{t},{l}\n" for t, l in zip(texts, labels)))
+    assert main(["evaluate", str(exported["classifier"][1]), str(tmp_path / "test.csv"),
+                 "--output", str(tmp_path / "scores.json")]) == 0
+    assert capsys.readouterr().out.startswith("examples=4, accuracy=")
+    scores = json.loads((tmp_path / "scores.json").read_text())
+    probs = predictors["classifier"].predict(texts)["probabilities"]
+    ids = np.array([fx.LABELS.index(label) for label in labels])
+    assert scores["accuracy"] == pytest.approx((probs.argmax(1) == ids).mean())
+    assert scores["loss"] == pytest.approx(-np.log(probs[np.arange(4), ids]).mean(), rel=1e-5)
+
+    (tmp_path / "text.txt").write_text("the cat sat on the mat\nthe dog ran\n")
+    assert main(["evaluate", str(exported["char_lm"][1]), str(tmp_path / "text.txt"),
+                 "--output", str(tmp_path / "lm.json")]) == 0
+    lm = json.loads((tmp_path / "lm.json").read_text())
+    whole = predictors["char_lm"].run("log_likelihood", {"text": [(tmp_path / "text.txt")
+                                                                   .read_text()]})
+    assert lm["tokens"] == int(whole["tokens"][0]) > 20
+    assert lm["loss"] == pytest.approx(float(whole["nats"][0]) / lm["tokens"])
+    assert lm["perplexity"] == pytest.approx(math.exp(lm["loss"]))
+
+    pairs = [("hello there", "hi"), ("how are you", "i am well")]
+    (tmp_path / "pairs.tsv").write_text("".join(f"{m}\t{r}\n" for m, r in pairs))
+    assert main(["evaluate", str(exported["chatbot"][1]), str(tmp_path / "pairs.tsv"),
+                 "--output", str(tmp_path / "chat.json")]) == 0
+    chat = json.loads((tmp_path / "chat.json").read_text())
+    replies = predictors["chatbot"].reply([m for m, _ in pairs])
+    assert chat["pairs"] == 2 and chat["bleu"] == pytest.approx(
+        sacrebleu.corpus_bleu(replies, [[r for _, r in pairs]]).score)
+    capsys.readouterr()
+
+    (tmp_path / "odd.csv").write_text("text,label\nfine,neutral\n")
+    assert main(["evaluate", str(exported["classifier"][1]), str(tmp_path / "odd.csv")]) == 2
+    assert "label(s) 'neutral' are not among the export's classes" in capsys.readouterr().err
+
+
 def test_cli_reports_errors(exported, tmp_path, capsys):
     assert main(["predict", str(tmp_path / "missing"), "hi"]) == 2
     assert "does not exist" in capsys.readouterr().err
@@ -220,7 +265,7 @@ def test_status_and_metadata(served):
     meta = client.get("/v1/models/next_word_rnn/metadata").json()
     assert meta["model_spec"] == {"name": "next_word_rnn", "signature_name": "", "version": "1"}
     defs = meta["metadata"]["signature_def"]["signature_def"]
-    assert set(defs) == {"serving_default", "next_words", "generate"}
+    assert set(defs) == {"serving_default", "next_words", "generate", "log_likelihood"}
     assert defs["generate"]["inputs"]["prompt"]["dtype"] == "DT_STRING"
     assert defs["generate"]["method_name"] == "tensorflow/serving/predict"
     assert client.get("/v1/models/chatbot/versions/1/metadata").status_code == 200

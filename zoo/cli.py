@@ -1,9 +1,10 @@
-"""The ``zoo`` command: list, train, predict, generate, chat, serve."""
+"""The ``zoo`` command: list, train, evaluate, predict, generate, chat, serve."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def _cmd_list(args) -> int:
@@ -34,6 +35,19 @@ def _cmd_train(args) -> int:
     return run_recipe(args.model, args.recipe_args)
 
 
+def _cmd_evaluate(args) -> int:
+    import json
+
+    from zoo.evaluate import evaluate
+
+    metrics = evaluate(args.path, args.file)
+    print(", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
+                    for k, v in metrics.items() if k not in ("model", "export", "file")))
+    if args.output:
+        Path(args.output).write_text(json.dumps(metrics, indent=2) + "\n")
+    return 0
+
+
 def _serve_command(name):
     def run(args) -> int:
         from zoo import serve
@@ -48,8 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     from zoo.registry import list_models
 
     parser = argparse.ArgumentParser(
-        prog="zoo", description="Recurrent models for Keras: list, train, predict, generate, "
-                                "chat, serve.",
+        prog="zoo", description="Recurrent models for Keras: list, train, evaluate, predict, "
+                                "generate, chat, serve.",
         epilog="`zoo COMMAND --help` describes a command.")
     parser.add_argument("--version", action="version", version=f"zoo {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -75,6 +89,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", help="model directory (highest version) or one version directory")
     p.add_argument("texts", nargs="+", help="texts to classify, or to continue")
     p.set_defaults(func=_serve_command("cli_predict"))
+
+    p = sub.add_parser("evaluate", help="score an export on your own labeled file, text or pairs",
+                       description="Score an export on a file, as its recipe scores the test "
+                                   "split: a classifier on a CSV/TSV with text and label "
+                                   "columns (accuracy, loss), a language model on plain text "
+                                   "(loss in nats per token, perplexity), a chatbot on "
+                                   "message<TAB>reply lines (BLEU).")
+    p.add_argument("path", help="model directory (highest version) or one version directory")
+    p.add_argument("file", help="the data to score")
+    p.add_argument("--output", help="also write the figures to this JSON file")
+    p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("generate", help="continue a prompt with a language-model export")
     p.add_argument("path", help="model directory (highest version) or one version directory")

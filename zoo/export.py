@@ -274,10 +274,29 @@ def _language_model_endpoints(model, vectorizers, labels, max_length):
         return {"text": tf.strings.join([prompt, joint, continuation]),
                 "continuation": continuation}
 
+    def log_likelihood(text):
+        """Each text read whole, state carried: its tokens' total negative log-likelihood
+        in nats (every token after the first, given those before) and their count."""
+        ids = _at_least_one_step(vectorizer(text))
+        targets = ids[:, 1:]
+        batch = tf.shape(ids)[0]
+
+        def body(t, states, nats):
+            probs, states = step(model, ids[:, t], states)
+            chosen = tf.gather(probs, targets[:, t], batch_dims=1)
+            nll = -tf.math.log(tf.maximum(tf.cast(chosen, tf.float32), 1e-30))
+            return t + 1, states, nats + tf.where(targets[:, t] > 0, nll, 0.0)
+
+        _, _, nats = tf.while_loop(lambda t, *_: t < tf.shape(targets)[1], body,
+                                   (tf.constant(0), initial_states(model, batch),
+                                    tf.zeros([batch])))
+        return {"nats": nats, "tokens": tf.reduce_sum(tf.cast(targets > 0, tf.int64), axis=1)}
+
     scalar = tf.TensorSpec([], tf.int32)
     return {
         "serving_default": (serving_default, [_strings()]),
         "next_words": (next_words, [_strings(), scalar]),
+        "log_likelihood": (log_likelihood, [_strings()]),
         "generate": (generate, [_strings(), scalar, tf.TensorSpec([], tf.float32),
                                 tf.TensorSpec([], tf.int64)]),
     }, {"level": level}

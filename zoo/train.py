@@ -51,7 +51,8 @@ FLAG_HELP = {
     "lr_decay_patience": "plateau epochs before the learning rate halves",
     "lr_decay_per_epoch": "extra learning-rate factor each epoch, in (0, 1]",
     "max_minutes": "training budget in minutes; the run stops after the epoch that passes it",
-    "run_dir": "where metrics, curves, logs and checkpoints go (default: runs/MODEL)",
+    "run_dir": "where metrics, curves, logs and checkpoints go (default: runs/MODEL/N, "
+               "a new N each run; runs/MODEL/latest points at the last)",
     "export_dir": "exports go to EXPORT_DIR/MODEL/VERSION",
     "version": "export version number (default: the next free one)",
     "export": "write a SavedModel at the end",
@@ -187,9 +188,34 @@ class RecipeConfig:
 
         return None if self.labels is None else check_labels(self.labels)
 
-    @property
+    @functools.cached_property
     def run_path(self) -> Path:
-        return Path(self.run_dir or Path("runs") / self.model)
+        """``run_dir``; by default a new ``runs/<model>/<n>`` beside earlier runs, and with
+        ``resume`` the one ``runs/<model>/latest`` points at."""
+        if self.run_dir:
+            return Path(self.run_dir)
+        runs = Path("runs") / self.model
+        if self.resume:
+            latest = runs / "latest"
+            if not latest.is_dir():
+                raise ValueError(f"resume=True finds no run to resume: {latest} does not exist; "
+                                 f"name the run with --run-dir")
+            return runs / latest.resolve().name
+        numbers = [int(p.name) for p in runs.glob("*") if p.name.isdigit()]
+        return runs / str(max(numbers, default=0) + 1)
+
+    def mark_latest(self) -> None:
+        """Point ``runs/<model>/latest`` at this run (default run directories only)."""
+        if self.run_dir:
+            return
+        link = self.run_path.parent / "latest"
+        fresh = link.with_name(f".latest-{os.getpid()}")
+        fresh.unlink(missing_ok=True)
+        try:
+            fresh.symlink_to(self.run_path.name, target_is_directory=True)
+            os.replace(fresh, link)  # atomic: latest always names a whole run
+        except OSError:  # a filesystem without symbolic links keeps the numbered runs only
+            fresh.unlink(missing_ok=True)
 
     def model_settings(self) -> dict:
         accepted = builder_settings(self.model)
@@ -668,6 +694,7 @@ def _train(config, card, run_dir, strategy, policy: str) -> dict:
     with strategy.scope():
         model = build(config.model, **settings)
     run_dir.mkdir(parents=True, exist_ok=True)  # only once the data and the model are good
+    config.mark_latest()
     if card.task == "text-classification" and "ngram_logits" in [l.name for l in model.layers]:
         model.get_layer("ngram_logits").start_from_naive_bayes(task_data.train)
 
