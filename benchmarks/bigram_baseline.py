@@ -4,7 +4,7 @@ Fitted on the train split of tiny_shakespeare with the recipe's own vocabulary
 and windows, scored on exactly the (word, next word) pairs the recipe's test
 perplexity counts. Pass the recipe's ``metrics.json`` to print the ratio.
 
-    python -m benchmarks.bigram_baseline --manual-dir ../shared/data/tiny_shakespeare \
+    python -m benchmarks.bigram_baseline --manual-dir data/tiny_shakespeare \
         --metrics runs/next_word_rnn/latest/metrics.json
 """
 

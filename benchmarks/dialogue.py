@@ -8,8 +8,8 @@ for every message, and the reply of the training message nearest by TF-IDF cosin
 (word uni-grams, lowercased, smoothed idf, as scikit-learn's ``TfidfVectorizer``).
 Prints ten sample replies and the training time.
 
-    python -m benchmarks.dialogue --train-file ../shared/data/dialogue/sgd_dev/train.tsv \
-        --eval-file ../shared/data/dialogue/sgd_dev/test.tsv
+    python -m benchmarks.dialogue --train-file sgd_dev/train.tsv \
+        --eval-file sgd_dev/test.tsv
 
 ``--export DIR`` scores an existing export instead of training; other flags go to the
 recipe (``--max-minutes 10``).

@@ -40,8 +40,8 @@ batches, so a variant that trains worse shows there. The input pipelines alone
 are timed too (tokens per second read from each iterator, no training), to show
 whether either one limits training.
 
-    python -m benchmarks.lm_throughput --manual-dir ../shared/data/tiny_shakespeare
-    python -m benchmarks.lm_throughput --manual-dir ../shared/data/tiny_shakespeare --quick
+    python -m benchmarks.lm_throughput --manual-dir data/tiny_shakespeare
+    python -m benchmarks.lm_throughput --manual-dir data/tiny_shakespeare --quick
 """
 
 from __future__ import annotations

@@ -7,20 +7,18 @@ from pathlib import Path
 
 import pytest
 
-# The exact tiny_shakespeare source, kept beside the repository (../shared/data/...).
-SHAKESPEARE_SOURCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "tiny_shakespeare"
+# The exact tiny_shakespeare source, kept in the repository (data/README.md).
+SHAKESPEARE_SOURCE = Path(__file__).resolve().parents[1] / "data" / "tiny_shakespeare"
 
 
 @pytest.fixture(scope="session")
 def shakespeare_dirs(tmp_path_factory):
     """``(data_dir, manual_dir)``: tiny_shakespeare prepared by the real tfds builder.
 
-    The shared ``input.txt`` is copied into a fresh manual dir, and tfds prepares
+    The project's ``input.txt`` is copied into a fresh manual dir, and tfds prepares
     the dataset from it (verifying its checksum) into a fresh data dir, offline.
     """
     source = SHAKESPEARE_SOURCE / "input.txt"
-    if not source.is_file():
-        pytest.skip(f"tiny_shakespeare source not found at {source}")
     from zoo.data import find_builder, prepare
 
     manual_dir = tmp_path_factory.mktemp("shakespeare_manual")

@@ -1,6 +1,6 @@
 """The data layer: tfds loading offline, windows, buckets, pairs, users' files.
 
-tiny_shakespeare goes through the real tfds builder (from the shared source file),
+tiny_shakespeare goes through the real tfds builder (from the project's copy of its source),
 chatterbot through the project's own builder; imdb_reviews, ag_news_subset and
 schema_guided_dialogue, which cannot be downloaded here, through
 ``tfds.testing.mock_data`` with realistic text.

@@ -126,7 +126,7 @@ NEXT_WORD_RNN_CARD = ModelCard(
     architecture="many-to-many",
     dataset="tiny_shakespeare",
     metric="test perplexity per word (lower is better)",
-    recipe="zoo train next_word_rnn --manual-dir ../shared/data/tiny_shakespeare",
+    recipe="zoo train next_word_rnn --manual-dir data/tiny_shakespeare",
     num_params=3_178_560,
     anchor="interpolated Kneser-Ney bigram on the same train split: test perplexity 193.0 "
            "(python -m benchmarks.bigram_baseline)",
@@ -159,7 +159,7 @@ STACKED_LSTM_CARD = ModelCard(
     dataset="tiny_shakespeare",
     metric="test loss in nats per character, state carried through the test text "
            "(lower is better)",
-    recipe="zoo train stacked_lstm --manual-dir ../shared/data/tiny_shakespeare",
+    recipe="zoo train stacked_lstm --manual-dir data/tiny_shakespeare",
     num_params=1_900_931,
     anchor="TensorFlow 'Text generation with an RNN' tutorial: about 2.1 nats/char after one epoch",
     measured="test loss 1.490 nats/char (perplexity 4.44), top-1 55.9%, top-5 85.0%; "
