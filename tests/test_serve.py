@@ -2,6 +2,7 @@
 
 import io
 import json
+import os
 import shutil
 import threading
 import time
@@ -166,6 +167,20 @@ def test_zoo_evaluate_scores_each_kind_of_export_through_its_signatures(predicto
     (tmp_path / "odd.csv").write_text("text,label\nfine,neutral\n")
     assert main(["evaluate", str(exported["classifier"][1]), str(tmp_path / "odd.csv")]) == 2
     assert "label(s) 'neutral' are not among the export's classes" in capsys.readouterr().err
+
+
+def test_zoo_chat_in_a_pipe_prints_replies_and_no_tensorflow_log_lines(exported):
+    import re
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "zoo.cli", "chat", str(exported["chatbot"][1])],
+                            input="the cat sat\n\nwhat a great day\n", capture_output=True,
+                            text=True, env={k: v for k, v in os.environ.items()
+                                            if k not in ("TF_CPP_MIN_LOG_LEVEL", "ZOO_TF_LOGS")})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert len(result.stdout.splitlines()) == 2
+    assert not re.search(r"^[EWIF]\d{4} ", result.stderr, re.MULTILINE), result.stderr[-2000:]
 
 
 def test_cli_reports_errors(exported, tmp_path, capsys):
