@@ -25,6 +25,7 @@ class ChatbotRecipe(RecipeConfig):
     dropout: float = 0.35
     learning_rate: float = 3e-3
     clipnorm: float = 1.0
+    ema_momentum: float | None = None
 
     # The chatterbot corpus is small (about 2,000 pairs) and its held-out conversations
     # share little with the training ones: a smaller model at a steady learning rate,

@@ -258,15 +258,18 @@ def test_a_killed_run_resumes_from_the_next_epoch(shakespeare_dirs, tmp_path):
 
 def test_ctrl_c_stops_training_and_says_how_to_resume(shakespeare_dirs, tmp_path):
     data_dir, _ = shakespeare_dirs
+    # Long enough (no early stopping, 200 epochs) that the signal finds it training.
     args = ["train", "stacked_lstm", "--data-dir", str(data_dir), "--epochs", "200",
-            "--max-steps", "5", "--units", "8", "--sequence-length", "16", "--batch-size", "8",
-            "--run-dir", str(tmp_path / "run"), "--no-export", "--verbose", "0"]
+            "--max-steps", "20", "--units", "8", "--sequence-length", "16", "--batch-size", "8",
+            "--early-stopping-patience", "1000", "--run-dir", str(tmp_path / "run"),
+            "--no-export", "--verbose", "0"]
     backup = tmp_path / "run" / "backup" / "training_metadata.json"
     run = subprocess.Popen([sys.executable, "-m", "zoo.cli", *args], stderr=subprocess.PIPE,
                            text=True)
     deadline = time.monotonic() + 240
     while not backup.exists() and run.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
+    assert run.poll() is None, "the run ended before it could be interrupted"
     run.send_signal(signal.SIGINT)
     _, stderr = run.communicate(timeout=120)
     assert run.returncode == 130, stderr[-2000:]

@@ -45,7 +45,8 @@ CHATBOT_CARD = ModelCard(
 def build_chatbot(*, vocab_size: int = 8000, embedding_dim: int = 128, units: int = 256,
                   cell: str = "gru", bidirectional: bool = True, attention: str = "additive",
                   dropout: float = 0.2, learning_rate: float = 1e-3,
-                  clipnorm: float | None = 1.0, compile: bool = True, use_cudnn="auto"):
+                  clipnorm: float | None = 1.0, ema_momentum: float | None = None,
+                  compile: bool = True, use_cudnn="auto"):
     """Encoder-decoder with attention and a copy mechanism, trained with teacher forcing.
 
     Inputs: ``source`` and ``target_in`` token ids (batch, steps), right-padded with 0,
@@ -53,6 +54,8 @@ def build_chatbot(*, vocab_size: int = 8000, embedding_dim: int = 128, units: in
     probabilities over ``vocab_size + source_steps`` ids at each target step, where
     ``vocab_size + i`` copies source word ``i`` (only out-of-vocabulary words need it:
     the copy probability of a known word is added to its vocabulary id).
+    ``ema_momentum`` keeps a moving average of the weights (None or 0: off), which
+    recipes validate and export.
     """
     import keras
 
@@ -64,6 +67,8 @@ def build_chatbot(*, vocab_size: int = 8000, embedding_dim: int = 128, units: in
     check_rate("dropout", dropout)
     check_positive("learning_rate", learning_rate)
     check_optional_positive("clipnorm", clipnorm)
+    if ema_momentum is not None:
+        check_rate("ema_momentum", ema_momentum)
 
     source = keras.Input(shape=(None,), dtype="int64", name="source")
     target_in = keras.Input(shape=(None,), dtype="int64", name="target_in")
@@ -96,7 +101,7 @@ def build_chatbot(*, vocab_size: int = 8000, embedding_dim: int = 128, units: in
     model = keras.Model([source, target_in], probs, name="chatbot")
     if compile:
         compile_model(model, learning_rate=learning_rate, clipnorm=clipnorm, ignore_class=0,
-                      metrics=[keras.metrics.SparseCategoricalAccuracy(name="token_accuracy")])
+                      ema_momentum=ema_momentum, metrics=[keras.metrics.SparseCategoricalAccuracy(name="token_accuracy")])
     return model
 
 
