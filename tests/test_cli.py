@@ -70,3 +70,13 @@ def test_an_export_version_in_use_fails_before_training(tmp_path):
                          "--version", "1", "--run-dir", str(tmp_path / "run"))
     assert result.returncode == 2 and "version=1 already exists" in result.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_the_readme_shows_the_help_as_it_prints():
+    import os
+
+    readme = (REPO / "README.md").read_text()
+    env = {**os.environ, "COLUMNS": "100"}
+    for args in (["--help"], ["train", "--help"], ["train", "sentiment_lstm", "--help"]):
+        printed = zoo_command(*args, env=env).stdout.rstrip()
+        assert printed and printed in readme, f"README's `zoo {' '.join(args)}` is out of date"
