@@ -172,10 +172,24 @@ def test_recipe_module_runs_as_a_script():
     assert result.returncode == 0 and "--early-stopping-patience" in result.stdout
 
 
+# `zoo` in a process whose connections all fail, as on a machine without a network: where the
+# dataset host is reachable, tfds would otherwise download the data and start a long run.
+OFFLINE_ZOO = """
+import socket, sys
+def refuse(*args, **kwargs):
+    raise OSError("network is unreachable")
+socket.create_connection = refuse
+from zoo.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
 def test_missing_dataset_fails_fast_saying_what_to_place_where(tmp_path):
     started = time.monotonic()
-    result = zoo_command("train", "stacked_lstm", "--data-dir", str(tmp_path / "empty"),
-                         "--run-dir", str(tmp_path / "run"), timeout=60)
+    result = subprocess.run([sys.executable, "-c", OFFLINE_ZOO, "train", "stacked_lstm",
+                             "--data-dir", str(tmp_path / "empty"),
+                             "--run-dir", str(tmp_path / "run")],
+                            capture_output=True, text=True, timeout=60)
     elapsed = time.monotonic() - started
     assert result.returncode == 2
     assert "input.txt" in result.stderr and "manual" in result.stderr
