@@ -351,8 +351,20 @@ def test_new_versions_are_served_and_broken_ones_skipped(served, exported, caplo
     broken = root / made.name / "5"
     shutil.copytree(path, broken)
     (broken / "saved_model.pb").write_bytes(b"not a protocol buffer")
-    new = fx.export(exported["classifier"][0], root)  # a real export into the served directory
+    # Version 2: the classifier with other weights, exported into the served directory.
+    import dataclasses
+
+    import keras
+    import numpy as np
+
+    made_v1 = exported["classifier"][0]
+    retrained = keras.models.clone_model(made_v1.model)
+    rng = np.random.default_rng(7)
+    retrained.set_weights([w + rng.normal(0, 0.5, w.shape).astype(w.dtype)
+                           for w in made_v1.model.get_weights()])
+    new = fx.export(dataclasses.replace(made_v1, model=retrained), root)
     assert new.name == "2"
+    texts = ["a great story", "terrible film", "what a great day"]
 
     def versions(name):
         return {s["version"]: s["state"] for s in
@@ -367,7 +379,14 @@ def test_new_versions_are_served_and_broken_ones_skipped(served, exported, caplo
     assert any(f"skipping {broken}" in r.getMessage() for r in caplog.records)
     failed = client.get("/v1/models/chatbot/versions/5").json()["model_version_status"][0]
     assert failed["status"]["error_code"] == "UNKNOWN" and failed["status"]["error_message"]
-    assert predict(client, "sentiment_lstm", {"instances": ["x"]}, version=2).status_code == 200
+    answers = {v: np.array([p["probabilities"] for p in predict(
+        client, "sentiment_lstm", {"instances": texts}, version=v).json()["predictions"]])
+        for v in (1, 2)}
+    assert np.abs(answers[1] - answers[2]).max() > 1e-3  # version 2 answers with its weights
+    expected = serve.load(new).predict(texts)["probabilities"]
+    np.testing.assert_allclose(answers[2], expected, rtol=1e-5, atol=1e-6)
+    latest = predict(client, "sentiment_lstm", {"instances": texts}).json()["predictions"]
+    np.testing.assert_allclose([p["probabilities"] for p in latest], answers[2], rtol=1e-6)
     assert predict(client, "chatbot", {"instances": ["x"]}).status_code == 200  # version 1
     assert predict(client, "chatbot", {"instances": ["x"]}, version=5).status_code == 404
     meta = client.get("/v1/models/sentiment_lstm/metadata").json()
@@ -378,3 +397,11 @@ def test_new_versions_are_served_and_broken_ones_skipped(served, exported, caplo
         assert time.monotonic() < deadline + 60, versions("chatbot")
         time.sleep(0.1)
     assert predict(client, "chatbot", {"instances": ["x"]}, version=5).status_code == 200
+
+    shutil.rmtree(new)  # a removed version stops being served; the latest is 1 again
+    while versions("sentiment_lstm") != {"1": "AVAILABLE"}:
+        assert time.monotonic() < deadline + 120, versions("sentiment_lstm")
+        time.sleep(0.1)
+    assert predict(client, "sentiment_lstm", {"instances": texts}, version=2).status_code == 404
+    back = predict(client, "sentiment_lstm", {"instances": texts}).json()["predictions"]
+    np.testing.assert_allclose([p["probabilities"] for p in back], answers[1], rtol=1e-6)
