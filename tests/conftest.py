@@ -36,3 +36,11 @@ def chatterbot_dir(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("chatterbot_tfds")
     prepare(find_builder("chatterbot", data_dir=data_dir))
     return data_dir
+
+
+@pytest.fixture(scope="session")
+def exported(tmp_path_factory):
+    """``{kind: (made, version directory)}``: a tiny export of every kind, made once."""
+    import export_fixtures as fx
+
+    return fx.exports(tmp_path_factory)

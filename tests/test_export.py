@@ -39,11 +39,6 @@ EXPECTED["char_lm"] = EXPECTED["word_lm"]
 
 
 @pytest.fixture(scope="session")
-def exported(tmp_path_factory):
-    return fx.exports(tmp_path_factory)
-
-
-@pytest.fixture(scope="session")
 def loaded(exported):
     return {kind: tf.saved_model.load(str(path)) for kind, (_, path) in exported.items()}
 

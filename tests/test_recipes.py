@@ -303,18 +303,27 @@ def test_a_preset_overrides_defaults_and_flags_override_the_preset():
         train.parse_config(ChatbotRecipe, ["--preset", "nonesuch"])
 
 
+def slow_epochs(seconds):
+    """A callback that makes each epoch last ``seconds`` longer; it keeps the training
+    weights of the last epoch end (before any averaged weights are swapped in)."""
+    import keras
+
+    class SlowEpochs(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.training_weights = self.model.get_weights()
+            time.sleep(seconds)
+
+    return SlowEpochs()
+
+
 def test_the_time_budget_ends_training_before_it_is_overrun():
     import keras
     import numpy as np
 
-    class SlowEpochs(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            time.sleep(0.4)
-
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile("sgd", "mse")
     history = model.fit(np.zeros((4, 2)), np.zeros(4), epochs=20, verbose=0,
-                        callbacks=[SlowEpochs(), train.TimeBudget(minutes=1.5 / 60)])
+                        callbacks=[slow_epochs(0.4), train.TimeBudget(minutes=1.5 / 60)])
     assert 1 <= len(history.epoch) <= 3
 
 
@@ -324,18 +333,13 @@ def test_averaged_weights_are_validated_and_kept_when_the_budget_ends_training(
     import keras
     import numpy as np
 
-    class SlowEpochs(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            self.training_weights = self.model.get_weights()  # before any swap
-            time.sleep(0.4)
-
     keras.utils.set_random_seed(0)
     model = zoo.build_stacked_lstm(vocab_size=20, units=8, embedding_dim=8, learning_rate=0.05,
                                    ema_momentum=0.9)
     x = np.random.default_rng(0).integers(1, 20, size=(16, 10))
     config = StackedLSTMRecipe(run_dir=str(tmp_path), max_minutes=1.0 / 60, epochs=20,
                                early_stopping_patience=patience)
-    slow = SlowEpochs()
+    slow = slow_epochs(0.4)
     history = model.fit(x, x, validation_data=(x, x), epochs=20, batch_size=2, verbose=0,
                         callbacks=[slow] + train.callbacks(config, "val_loss", "min", ema=True))
     assert len(history.epoch) < 20  # the budget ended it
@@ -368,14 +372,8 @@ def test_cosine_schedule_anneals_over_the_epochs():
 def test_cosine_schedule_follows_the_time_budget_when_it_ends_first():
     import math
 
-    import keras
-
-    class SlowEpochs(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            time.sleep(0.3)
-
     # 100 epochs planned, but 1.2 s of budget: the rate reaches its floor within a few.
-    rates = _fit_tiny(6, [SlowEpochs(), train.CosineAnneal(0.01, epochs=100,
+    rates = _fit_tiny(6, [slow_epochs(0.3), train.CosineAnneal(0.01, epochs=100,
                                                             minutes=1.2 / 60, floor=0.1)])
     assert rates[0] == pytest.approx(0.01 * (1 + math.cos(math.pi / 200)) / 2 * 0.9 + 0.001)
     assert rates[-1] == pytest.approx(0.001)

@@ -31,11 +31,6 @@ from zoo.cli import main as zoo_main  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="session")
-def exported(tmp_path_factory):
-    return fx.exports(tmp_path_factory)
-
-
 def tiny_lm_flags(data_dir, run_dir, *extra) -> list[str]:
     return ["train", "stacked_lstm", "--data-dir", str(data_dir), "--units", "16",
             "--embedding-dim", "8", "--sequence-length", "32", "--batch-size", "16",

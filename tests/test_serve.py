@@ -24,11 +24,6 @@ MAX_BODY = 2**20
 
 
 @pytest.fixture(scope="session")
-def exported(tmp_path_factory):
-    return fx.exports(tmp_path_factory)
-
-
-@pytest.fixture(scope="session")
 def predictors(exported):
     return {kind: serve.load(path) for kind, (_, path) in exported.items()}
 
