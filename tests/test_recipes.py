@@ -232,6 +232,17 @@ def test_bfloat16_training_is_evaluated_and_exported_in_float32(shakespeare_dirs
 
 
 def test_auto_precision_follows_the_hardware(monkeypatch):
+    import tensorflow as tf
+
+    # The device list is patched both ways, so the test reads the same on any machine.
+    monkeypatch.setattr(tf.config, "list_physical_devices",
+                        lambda kind=None: ["GPU:0"] if kind == "GPU" else ["CPU:0", "GPU:0"])
+    monkeypatch.setattr(train, "cpu_has_bfloat16", lambda: True)
+    assert train.choose_precision("auto") == "float32"  # a GPU: float32 unless asked
+    assert train.choose_precision("mixed_float16") == "mixed_float16"
+
+    monkeypatch.setattr(tf.config, "list_physical_devices",
+                        lambda kind=None: [] if kind == "GPU" else ["CPU:0"])
     monkeypatch.setattr(train, "cpu_has_bfloat16", lambda: True)
     assert train.choose_precision("auto") == "mixed_bfloat16"
     monkeypatch.setattr(train, "cpu_has_bfloat16", lambda: False)
