@@ -689,7 +689,12 @@ def run(config: RecipeConfig) -> dict:
 
 def _train(config, card, run_dir, strategy, policy: str) -> dict:
     """Build, fit, evaluate and export under the run's strategy and dtype policy."""
+    import keras
+
     task_data = load_data(config)
+    # Seeded again after the data: preparing a dataset the first time draws random numbers,
+    # and the first run should train as every later one does.
+    keras.utils.set_random_seed(config.seed)
     settings = {**config.model_settings(), **data_settings(task_data)}
     with strategy.scope():
         model = build(config.model, **settings)
