@@ -289,8 +289,11 @@ def test_ctrl_c_stops_training_and_says_how_to_resume(shakespeare_dirs, tmp_path
             "--early-stopping-patience", "1000", "--run-dir", str(tmp_path / "run"),
             "--no-export", "--verbose", "0"]
     backup = tmp_path / "run" / "backup" / "training_metadata.json"
+    # As at a terminal: SIGINT's default action, even where this suite was started in the
+    # background (which leaves SIGINT ignored, and Python then keeps ignoring it).
     run = subprocess.Popen([sys.executable, "-m", "zoo.cli", *args], stderr=subprocess.PIPE,
-                           text=True)
+                           text=True, preexec_fn=lambda: signal.signal(signal.SIGINT,
+                                                                       signal.SIG_DFL))
     deadline = time.monotonic() + 240
     while not backup.exists() and run.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
