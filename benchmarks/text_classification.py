@@ -4,9 +4,9 @@ For every set under ``--data`` (a folder of sets, each a folder holding ``train.
 and ``test.csv`` with ``text`` and ``label`` columns), and for the
 ``--train-file/--eval-file`` pair if one is given, trains ``sentiment_lstm`` and
 ``topic_gru`` with their recipe defaults (the recipe carves its validation tenth from
-the train file) over ``--seeds`` seeds, and scores each export on the test file: the
-label of the highest probability from its ``serving_default`` signature, named by its
-``labels.json`` asset, against the file's label. Beside them, on the same split, NBSVM
+the train file) over ``--seeds`` seeds, and scores each export on the test file as
+``zoo evaluate`` does: the class of the highest probability from its ``serving_default``
+signature against the file's label. Beside them, on the same split, NBSVM
 (Wang & Manning 2012) trained on the whole train file: binarized word uni- and bigrams
 (scikit-learn's ``CountVectorizer``, lowercased; tokens are runs of word characters,
 one-letter words included, and single punctuation marks), each scaled by its
@@ -88,21 +88,6 @@ def nbsvm_accuracy(train_texts, train_labels, test_texts, test_labels) -> float:
     return float(np.mean(predicted == np.asarray(test_labels)))
 
 
-def export_accuracy(export, texts, labels, batch_size: int = 256) -> float:
-    """Share of ``texts`` whose predicted label, by the export's labels asset, is the label."""
-    import json
-
-    import tensorflow as tf
-
-    names = np.asarray(json.loads((Path(export) / "assets" / "labels.json").read_text()))
-    classify = tf.saved_model.load(str(export)).signatures["serving_default"]
-    predicted = np.concatenate([
-        names[np.argmax(classify(text=tf.constant(texts[i:i + batch_size]))["probabilities"]
-                        .numpy(), axis=1)]
-        for i in range(0, len(texts), batch_size)])
-    return float(np.mean(predicted == np.asarray(labels)))
-
-
 def find_sets(data, chosen=None) -> dict[str, tuple[Path, Path]]:
     """``{name: (train.csv, test.csv)}`` for each subfolder of ``data`` holding both."""
     if not Path(data).is_dir():
@@ -161,6 +146,7 @@ def main(argv=None) -> None:
     flags = (QUICK if args.quick else []) + recipe_flags
 
     from zoo.data.files import read_labeled
+    from zoo.evaluate import evaluate
 
     sets = find_sets(args.data, args.sets) if args.data else {}
     if args.train_file:
@@ -183,7 +169,7 @@ def main(argv=None) -> None:
                 for seed in range(seeds):
                     run = train_recipe(model, train_file, test_file, seed, flags,
                                        Path(workdir) / key)
-                    run["accuracy"] = export_accuracy(run["export"], test_texts, test_labels)
+                    run["accuracy"] = evaluate(run["export"], test_file)["accuracy"]
                     print(f"  {model} seed {seed}: accuracy {run['accuracy']:.4f}, "
                           f"{run['train_seconds']:.0f} s training", flush=True)
                     runs.append(run)

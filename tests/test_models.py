@@ -178,7 +178,7 @@ def test_unknown_model_lists_close_matches():
 @pytest.mark.parametrize("setting,value", [
     ("units", 0), ("vocab_size", 1), ("dropout", 1.5), ("num_layers", 0), ("units", 2.5),
     ("embedding_dim", -1), ("cell", "transformer"), ("learning_rate", 0), ("num_classes", 1),
-    ("ema_momentum", 1.0),
+    ("ema_momentum", 1.0), ("ngram_l2", -1e-4), ("ngram_scale", 0),
 ])
 def test_out_of_range_settings_name_the_setting(setting, value):
     name = "stacked_lstm" if setting == "ema_momentum" else "sentiment_lstm"

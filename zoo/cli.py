@@ -25,10 +25,10 @@ def _cmd_train(args) -> int:
     from recipes import run_recipe
     from zoo.registry import list_models
 
-    if args.help or args.model is None:
-        if args.help:
-            args.train_parser.print_help()
-            return 0
+    if args.help:
+        args.train_parser.print_help()
+        return 0
+    if args.model is None:
         args.train_parser.print_usage(sys.stderr)
         print("zoo train: error: name a MODEL: " + ", ".join(list_models()), file=sys.stderr)
         return 2

@@ -143,13 +143,17 @@ class RecipeConfig:
         check_choice("precision", self.precision, PRECISIONS)
         for name, kind in (("train_file", "file"), ("eval_file", "file"),
                            ("manual_dir", "directory")):
-            path = None if getattr(self, name) is None else Path(getattr(self, name))
-            if path is None or (path.is_file() if kind == "file" else path.is_dir()):
+            value = getattr(self, name)
+            if value is None:
                 continue
+            path = Path(value)
             if not path.exists():
-                raise ValueError(f"{name}={str(path)!r} does not exist")
-            found = "a directory" if path.is_dir() else "a file" if path.is_file() else "neither"
-            raise ValueError(f"{name}={str(path)!r} is {found}; expected a {kind}")
+                raise ValueError(f"{name}={value!r} does not exist")
+            if kind == "file" and not path.is_file():
+                found = "a directory" if path.is_dir() else "not a regular file"
+                raise ValueError(f"{name}={value!r} is {found}; expected a file")
+            if kind == "directory" and not path.is_dir():
+                raise ValueError(f"{name}={value!r} is a file; expected a directory")
         if self.model and self.export and self.version is not None:
             taken = Path(self.export_dir) / self.model / str(self.version)
             if taken.exists():  # found now, not after training

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from zoo.cards import ModelCard
-from zoo.models.common import (CELLS, check_choice, check_int, check_optional_positive,
-                               check_positive, check_rate, compile_model, recurrent_layer)
+from zoo.models.common import (CELLS, check_choice, check_int, check_non_negative,
+                               check_optional_positive, check_positive, check_rate,
+                               compile_model, recurrent_layer)
 from zoo.registry import register_model
 
 
@@ -28,8 +29,7 @@ def _classifier(*, name, vocab_size, embedding_dim, units, num_layers, num_class
     check_rate("embedding_dropout", embedding_dropout)
     check_int("ngram_buckets", ngram_buckets, 0)
     check_positive("ngram_scale", ngram_scale)
-    if ngram_l2 < 0:
-        raise ValueError(f"ngram_l2={ngram_l2!r} is not accepted; expected a number >= 0")
+    check_non_negative("ngram_l2", ngram_l2)
     check_choice("cell", cell, CELLS)
     check_positive("learning_rate", learning_rate)
     check_optional_positive("clipnorm", clipnorm)

@@ -30,6 +30,12 @@ def check_positive(name: str, value) -> float:
     return float(value)
 
 
+def check_non_negative(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
+        raise ValueError(f"{name}={value!r} is out of range; expected a number >= 0")
+    return float(value)
+
+
 def check_choice(name: str, value, choices) -> str:
     if value not in choices:
         raise ValueError(f"{name}={value!r} is not accepted; expected one of {', '.join(map(repr, choices))}")

@@ -101,7 +101,8 @@ def build_chatbot(*, vocab_size: int = 8000, embedding_dim: int = 128, units: in
     model = keras.Model([source, target_in], probs, name="chatbot")
     if compile:
         compile_model(model, learning_rate=learning_rate, clipnorm=clipnorm, ignore_class=0,
-                      ema_momentum=ema_momentum, metrics=[keras.metrics.SparseCategoricalAccuracy(name="token_accuracy")])
+                      ema_momentum=ema_momentum,
+                      metrics=[keras.metrics.SparseCategoricalAccuracy(name="token_accuracy")])
     return model
 
 
