@@ -53,7 +53,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
 
     from recipes.next_word_rnn import NextWordRNNRecipe
-    from zoo.data import language_model_data
+    from zoo.tasks.language_modeling.data import language_model_data
 
     recipe = NextWordRNNRecipe()
     if args.metrics:  # the run's own data settings, so both score the same pairs

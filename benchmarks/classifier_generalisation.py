@@ -10,8 +10,8 @@ topics is dropped, and a test utterance that also occurs in train is dropped
 from test. The recipe carves its validation tenth from the train file.
 
 Two settings train the same Bidirectional-LSTM classifier through the pieces
-``zoo.train.run`` uses (``load_data``, ``data_settings``, ``zoo.build``, ``fit``
-with ``zoo.train.callbacks``), for the same maximum number of epochs:
+``zoo.training.run`` uses (the task's ``load_data`` and ``data_settings``, ``zoo.build``,
+``fit`` with ``zoo.training.callbacks``), for the same maximum number of epochs:
 
 - **default**: ``recipes/sentiment_lstm.py``'s ``SentimentLSTMRecipe`` as it
   stands: dropout, a vocabulary cap, early stopping on validation loss that
@@ -102,15 +102,17 @@ def train_one(config, *, regularised: bool) -> dict:
     import keras
 
     import zoo
-    from zoo import train as zoo_train
+    from zoo.registry import task_of
+    from zoo.training.callbacks import callbacks as fit_callbacks
 
     config.validate()
     keras.utils.set_random_seed(config.seed)
-    task_data = zoo_train.load_data(config)
-    settings = {**config.model_settings(), **zoo_train.data_settings(task_data)}
+    task = task_of(config.model)
+    task_data = task.load_data(config)
+    settings = {**config.model_settings(), **task.data_settings(task_data)}
     model = zoo.build(config.model, **settings)
     # What run() monitors for a text classifier.
-    callbacks = zoo_train.callbacks(config, *zoo_train._monitor("text-classification"))
+    callbacks = fit_callbacks(config, *task.monitor)
     if not regularised:  # no early stopping, a constant learning rate
         callbacks = [c for c in callbacks if not isinstance(
             c, (keras.callbacks.EarlyStopping, keras.callbacks.ReduceLROnPlateau,

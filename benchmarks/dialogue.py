@@ -89,7 +89,7 @@ def main(argv=None) -> None:
     import sacrebleu
 
     from recipes.chatbot import ChatbotRecipe
-    from zoo import train
+    from zoo import training
     from zoo.data.files import read_pairs
 
     print_machine()
@@ -101,12 +101,12 @@ def main(argv=None) -> None:
     if args.export:
         export = Path(args.export)
     else:
-        config = train.parse_config(ChatbotRecipe, ["--train-file", args.train_file,
+        config = training.parse_config(ChatbotRecipe, ["--train-file", args.train_file,
                                                     "--eval-file", args.eval_file,
                                                     *recipe_flags])
         print("recipe: " + json.dumps({k: v for k, v in vars(config).items()
                                        if v is not None and k not in ("train_file", "eval_file")}))
-        metrics = train.run(config)
+        metrics = training.run(config)
         export, minutes = Path(metrics["export"]), metrics["wall_seconds"] / 60
     default, greedy = export_replies(export, messages)
 

@@ -4,7 +4,7 @@ Three ways to continue a prompt by ``--tokens`` characters, greedily, same weigh
 
 - **in-graph**: the export's ``generate`` signature (``zoo.load(...).generate``): one
   ``tf.while_loop`` carrying the LSTM states, one cell call per token;
-- **python-step**: a Python loop calling ``zoo.models.language_model.step`` eagerly
+- **python-step**: a Python loop calling ``zoo.tasks.language_modeling.models.step`` eagerly
   once per token (states carried, as a careful hand-written loop would);
 - **python-rerun**: a Python loop calling the Keras model on the whole sequence so far
   for every new token, as the common tutorial loop without state does.
@@ -51,7 +51,7 @@ def main(argv=None) -> None:
     import zoo
     from recipes.stacked_lstm import StackedLSTMRecipe
     from zoo.export import export_model
-    from zoo.models import language_model
+    from zoo.tasks.language_modeling import models as language_model
 
     print_machine()
     recipe = StackedLSTMRecipe()

@@ -3,8 +3,9 @@
 Both train the same character language model on the same text (the train split of
 tfds ``tiny_shakespeare``), in one process, taking turns:
 
-- **zoo**: ``zoo.data.language_model_data`` (vectorized once, cached windows of
-  ``sequence_length`` ids paired with the next ids, shuffled, batched, prefetched)
+- **zoo**: ``language_model_data`` of ``zoo.tasks.language_modeling.data`` (vectorized
+  once, cached windows of ``sequence_length`` ids paired with the next ids, shuffled,
+  batched, prefetched)
   and ``zoo.build("stacked_lstm")`` with the defaults of ``recipes/stacked_lstm.py``
   (read when the benchmark runs, batch size, sequence length and precision included:
   ``precision="auto"`` trains in bfloat16 on a CPU that has it, float32 elsewhere):
@@ -73,9 +74,9 @@ def zoo_side(args, recipe, *, batch_size=None, sequence_length=None, jit=False,
     import keras
 
     import zoo
-    from zoo.data import language_model_data
-    from zoo.models.common import compile_model
-    from zoo.train import precision_policy
+    from zoo.tasks.common import compile_model
+    from zoo.tasks.language_modeling.data import language_model_data
+    from zoo.training.runtime import precision_policy
 
     batch_size = batch_size or recipe.batch_size
     sequence_length = sequence_length or recipe.sequence_length
@@ -107,7 +108,7 @@ def _stateful_model(batch_size, sequence_length, settings):
     """The stacked_lstm layers with ``stateful=True`` (fixed batch size), compiled alike."""
     import keras
 
-    from zoo.models.common import compile_model
+    from zoo.tasks.common import compile_model
 
     tokens = keras.Input(batch_shape=(batch_size, sequence_length), dtype="int64")
     x = keras.layers.Embedding(settings["vocab_size"], settings["embedding_dim"])(tokens)
@@ -241,7 +242,7 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     from recipes.stacked_lstm import StackedLSTMRecipe
 
-    from zoo.train import choose_precision
+    from zoo.training.runtime import choose_precision
 
     recipe = StackedLSTMRecipe()
     policy = choose_precision(recipe.precision)

@@ -171,7 +171,7 @@ def plan(requests: int, seed: int) -> tuple[list[dict], dict]:
 def expected_answers(model_dir: Path, payloads: dict) -> dict:
     """What the server should answer for each valid payload: the predictor's own outputs."""
     from zoo import load
-    from zoo.serve import format_response
+    from zoo.serving import format_response
 
     predictor = load(model_dir)
     return {key: json.loads(json.dumps(format_response(predictor.predict(batch), rows)))

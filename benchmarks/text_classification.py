@@ -106,16 +106,16 @@ def train_recipe(model: str, train_file, test_file, seed: int, flags, workdir: P
     """One recipe run with its defaults; returns its test accuracy (by the export) and times."""
     from recipes.sentiment_lstm import SentimentLSTMRecipe
     from recipes.topic_gru import TopicGRURecipe
-    from zoo import train
+    from zoo import training
 
     recipe = {"sentiment_lstm": SentimentLSTMRecipe, "topic_gru": TopicGRURecipe}[model]
     run_dir = workdir / f"{model}-{seed}"
-    config = train.parse_config(recipe, [
+    config = training.parse_config(recipe, [
         "--train-file", str(train_file), "--eval-file", str(test_file), "--seed", str(seed),
         "--run-dir", str(run_dir / "run"), "--export-dir", str(run_dir / "exports"),
         "--verbose", "0", *flags])
     started = time.perf_counter()
-    metrics = train.run(config)
+    metrics = training.run(config)
     return {"export": metrics["export"], "train_seconds": metrics["wall_seconds"],
             "run_seconds": time.perf_counter() - started}
 
@@ -146,7 +146,7 @@ def main(argv=None) -> None:
     flags = (QUICK if args.quick else []) + recipe_flags
 
     from zoo.data.files import read_labeled
-    from zoo.evaluate import evaluate
+    from zoo.evaluation import evaluate
 
     sets = find_sets(args.data, args.sets) if args.data else {}
     if args.train_file:

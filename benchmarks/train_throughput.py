@@ -2,8 +2,8 @@
 
 Both train the same network shape on the same texts, back to back in one process:
 
-- **zoo**: ``zoo.data.classification_data`` on CSV files (vectorization in the
-  ``tf.data`` pipeline, cached ids, batches bucketed by length) and
+- **zoo**: ``classification_data`` of ``zoo.tasks.text_classification.data`` on CSV files
+  (vectorization in the ``tf.data`` pipeline, cached ids, batches bucketed by length) and
   ``zoo.build("sentiment_lstm")``: Embedding(mask_zero) -> Bidirectional(LSTM)
   -> Dense(relu) -> Dense softmax, Adam with global-norm clipping.
 - **tutorial**: the setup of TensorFlow's "Text classification with an RNN"
@@ -128,7 +128,7 @@ def prepare_zoo(args, train_file: Path, test_file: Path) -> dict:
     import keras
 
     import zoo
-    from zoo.data import classification_data
+    from zoo.tasks.text_classification.data import classification_data
 
     keras.utils.set_random_seed(args.seed)
     start = time.perf_counter()

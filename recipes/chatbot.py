@@ -3,7 +3,7 @@
 import dataclasses
 import sys
 
-from zoo.train import RecipeConfig, main as train_main
+from zoo.training import RecipeConfig, main as train_main
 
 
 @dataclasses.dataclass
@@ -17,15 +17,8 @@ class ChatbotRecipe(RecipeConfig):
     batch_size: int = 64
     epochs: int = 30
     max_minutes: float | None = 27.0  # data, training, test and export in 30 minutes
-    embedding_dim: int = 128
-    units: int = 256
-    cell: str = "gru"
-    bidirectional: bool = True
-    attention: str = "additive"
     dropout: float = 0.35
     learning_rate: float = 3e-3
-    clipnorm: float = 1.0
-    ema_momentum: float | None = None
 
     # The chatterbot corpus is small (about 2,000 pairs) and its held-out conversations
     # share little with the training ones: a smaller model at a steady learning rate,

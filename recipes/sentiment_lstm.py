@@ -3,7 +3,7 @@
 import dataclasses
 import sys
 
-from zoo.train import RecipeConfig, main as train_main
+from zoo.training import RecipeConfig, main as train_main
 
 
 @dataclasses.dataclass
@@ -18,23 +18,10 @@ class SentimentLSTMRecipe(RecipeConfig):
 
     model: str = "sentiment_lstm"
     dataset: str = "imdb_reviews"
-    vocab_size: int = 10000
     sequence_length: int = 400
     batch_size: int = 64
     epochs: int = 10
     early_stopping_patience: int = 2
-    embedding_dim: int = 128
-    units: int = 64
-    num_layers: int = 1
-    dropout: float = 0.5
-    embedding_dropout: float = 0.4
-    ngram_buckets: int = 2 ** 17
-    ngram_scale: float = 10.0
-    ngram_l2: float = 1e-4
-    cell: str = "lstm"
-    bidirectional: bool = True
-    learning_rate: float = 1e-3
-    clipnorm: float = 1.0
 
 
 def main(argv=None) -> int:

@@ -3,7 +3,7 @@
 import dataclasses
 import sys
 
-from zoo.train import RecipeConfig, main as train_main
+from zoo.training import RecipeConfig, main as train_main
 
 
 @dataclasses.dataclass
@@ -13,21 +13,12 @@ class StackedLSTMRecipe(RecipeConfig):
     model: str = "stacked_lstm"
     dataset: str = "tiny_shakespeare"
     level: str = "char"
-    vocab_size: int = 67
     sequence_length: int = 200  # longer windows: less of each starts from a zero state
     batch_size: int = 32
     epochs: int = 30
     max_minutes: float = 27.0  # training budget: with data, test and export, 30 minutes on 2 cores
-    embedding_dim: int = 64
-    units: int = 384
-    num_layers: int = 2
-    dropout: float = 0.25
-    cell: str = "lstm"
-    learning_rate: float = 3e-3
     lr_decay_per_epoch: float = 0.93  # gentle: the weight average does the rest of the annealing
     precision: str = "auto"  # bfloat16 math where the CPU has it: ~1.5x the tokens/s
-    clipnorm: float = 1.0
-    ema_momentum: float | None = 0.995  # keep the weights' moving average (~200 steps)
 
 
 def main(argv=None) -> int:

@@ -1,14 +1,33 @@
-"""Shared fixtures: prepared datasets that several test files reuse."""
+"""Shared fixtures: no network, and prepared datasets that several test files reuse."""
 
 from __future__ import annotations
 
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
 
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
 # The exact tiny_shakespeare source, kept in the repository (data/README.md).
 SHAKESPEARE_SOURCE = Path(__file__).resolve().parents[1] / "data" / "tiny_shakespeare"
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """Connections anywhere but this machine fail at once, in every test: the suite reads
+    the same on a machine with a network as on one without (tfds never downloads)."""
+    connect, connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def check(address):
+        if isinstance(address, tuple) and address[0] not in LOOPBACK:
+            raise ConnectionRefusedError(f"the test suite does not use the network ({address})")
+
+    monkeypatch.setattr(socket.socket, "connect",
+                        lambda self, address: (check(address), connect(self, address))[1])
+    monkeypatch.setattr(socket.socket, "connect_ex",
+                        lambda self, address: (check(address), connect_ex(self, address))[1])
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from zoo.models.common import recurrent_layer
+from zoo.tasks.common import recurrent_layer
 
 UNITS, FEATURES, STEPS, BATCH = 5, 3, 6, 4
 

@@ -17,9 +17,9 @@ import tensorflow as tf
 
 import zoo
 from recipes.chatbot import ChatbotRecipe
-from zoo import train
-from zoo.data import dialogue_data
-from zoo.models.seq2seq import LENGTH_PENALTY, reply_search
+from zoo import training
+from zoo.tasks.dialogue.data import dialogue_data
+from zoo.tasks.dialogue.search import LENGTH_PENALTY, reply_search
 
 PAIRS = Path(__file__).parent / "data" / "sgd_pairs"
 TRAIN, TEST = str(PAIRS / "train.tsv"), str(PAIRS / "test.tsv")
@@ -37,7 +37,7 @@ def test_default_chatbot_learns_real_dialogue(tmp_path):
     """Ten short epochs of the recipe's defaults on 600 real pairs beat the most frequent token."""
     config = ChatbotRecipe(train_file=TRAIN, eval_file=TEST, epochs=10, verbose=0,
                            run_dir=str(tmp_path / "run"), export_dir=str(tmp_path / "exports"))
-    metrics = train.run(config)
+    metrics = training.run(config)
     data = dialogue_data(vocab_size=config.vocab_size, sequence_length=config.sequence_length,
                          batch_size=config.batch_size, train_file=TRAIN, eval_file=TEST)
     floor = most_frequent_token_accuracy(data.train)
@@ -47,6 +47,9 @@ def test_default_chatbot_learns_real_dialogue(tmp_path):
     assert metrics["test"]["token_accuracy"] > 1.5 * floor, (floor, metrics["test"])
     replies = json.loads((Path(metrics["export"]) / "assets" / "metrics.json").read_text())
     assert replies["test"]["bleu"] == metrics["test"]["bleu"]
+    # The export, scored on its own on the test file, gives the BLEU the run reported.
+    assert zoo.evaluate(metrics["export"], TEST)["bleu"] == pytest.approx(
+        metrics["test"]["bleu"], abs=1e-6)
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +128,7 @@ def test_the_export_copies_a_name_it_never_saw(tmp_path):
                            embedding_dim=16, epochs=12, batch_size=16, learning_rate=1e-2,
                            verbose=0, run_dir=str(tmp_path / "run"),
                            export_dir=str(tmp_path / "exports"))
-    metrics = train.run(config)
+    metrics = training.run(config)
     vocabulary = json.loads((Path(metrics["export"]) / "assets" / "vocabulary.json").read_text())
     assert "Zzyzx" not in vocabulary["text"] and "Sino" not in vocabulary["text"]
     reply = tf.saved_model.load(metrics["export"]).signatures["reply"]
@@ -134,7 +137,7 @@ def test_the_export_copies_a_name_it_never_saw(tmp_path):
 
 
 def test_copy_distribution_adds_copy_mass_to_known_ids_and_positions_of_unknown_words():
-    from zoo.models.pointer import CopyDistribution
+    from zoo.tasks.dialogue.pointer import CopyDistribution
 
     rng = np.random.default_rng(0)
     b, t, s, v = 4, 3, 6, 20

@@ -80,3 +80,25 @@ def test_the_readme_shows_the_help_as_it_prints():
     for args in (["--help"], ["train", "--help"], ["train", "sentiment_lstm", "--help"]):
         printed = zoo_command(*args, env=env).stdout.rstrip()
         assert printed and printed in readme, f"README's `zoo {' '.join(args)}` is out of date"
+
+
+def test_the_readme_layout_matches_the_tree():
+    """Every module and folder of zoo/ (and each top-level folder) has its line, and no line
+    names something that is not there."""
+    readme = (REPO / "README.md").read_text()
+    block = readme.split("## Layout", 1)[1].split("```", 2)[1]
+    listed = {line.split()[0] for line in block.splitlines() if line.strip()}
+    package = REPO / "zoo"
+    present = {f"zoo/{p.name}" for p in package.glob("*.py")}
+    present |= {f"zoo/{p.name}/" for p in package.iterdir()
+                if p.is_dir() and (p / "__init__.py").exists() and p.name != "tasks"}
+    tasks = package / "tasks"
+    present |= {f"zoo/tasks/{p.name}" for p in tasks.glob("*.py") if p.name != "__init__.py"}
+    present |= {f"zoo/tasks/{p.name}/" for p in tasks.iterdir() if (p / "__init__.py").exists()}
+    present |= {"recipes/", "tests/", "benchmarks/", "data/", "saved_models/"}
+    assert listed == present, (sorted(listed - present), sorted(present - listed))
+    for folder in [p for p in tasks.iterdir() if (p / "__init__.py").exists()]:
+        line = next(line for line in block.splitlines()
+                    if line.startswith(f"zoo/tasks/{folder.name}/"))
+        modules = {p.stem for p in folder.glob("*.py") if p.name != "__init__.py"}
+        assert all(re.search(rf"\b{m}\b", line) for m in modules), (folder.name, modules, line)

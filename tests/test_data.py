@@ -19,8 +19,10 @@ import tensorflow_datasets as tfds
 import yaml
 
 import zoo.data
-from zoo.data import (DatasetUnavailableError, classification_data, dialogue_data,
-                      language_model_data, lower_and_split_punctuation)
+from zoo.data import DatasetUnavailableError, lower_and_split_punctuation
+from zoo.tasks.dialogue.data import dialogue_data
+from zoo.tasks.language_modeling.data import language_model_data
+from zoo.tasks.text_classification.data import classification_data
 from zoo.data.text import join_words, split_edge_punctuation
 from zoo.data import files, sources
 from zoo.data.chatterbot import split_of
@@ -485,3 +487,9 @@ def test_dialogue_from_a_tsv_of_pairs(tmp_path):
     with pytest.raises(ValueError, match=r"bad.tsv, line 2: expected 'message<TAB>reply'"):
         dialogue_data(train_file=bad, vocab_size=200,
                       sequence_length=20, batch_size=4)
+
+
+def test_the_suite_reaches_no_host_but_this_one():
+    """conftest.py's guard: a test that would download fails at once, network or not."""
+    with pytest.raises(ConnectionRefusedError, match="does not use the network"):
+        socket.create_connection(("192.0.2.1", 443), timeout=5)  # TEST-NET-1, never routed

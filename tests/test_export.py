@@ -391,7 +391,7 @@ def test_export_rejects_what_it_cannot_serve(exported, tmp_path):
 def test_a_killed_export_leaves_no_partial_version(exported, tmp_path):
     """SIGKILL mid-export: the previous version still loads and no new version appears."""
     from zoo.export import versions
-    from zoo.serve import load
+    from zoo.serving import load
 
     made, path = exported["classifier"]
     model_dir = tmp_path / made.name

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo.models.common import CELLS
+from zoo.tasks.common import CELLS
 
 MODELS = zoo.list_models()
 VOCAB = 40
@@ -228,7 +228,7 @@ def _text_windows(model, windows=8, length=12):
 
 
 def test_carried_state_metrics_read_the_text_in_order_carrying_state():
-    from zoo.models.language_model import carried_state_metrics
+    from zoo.tasks.language_modeling.models import carried_state_metrics
 
     keras.utils.set_random_seed(0)
     model = zoo.build("stacked_lstm", **SMALL["stacked_lstm"], learning_rate=1e-2)
@@ -256,7 +256,7 @@ def test_stacked_lstm_averages_its_weights_by_default():
 
 
 def test_classifier_pooling_reads_only_the_unmasked_steps():
-    from zoo.models.classifier_layers import MaskedMaxMeanPooling
+    from zoo.tasks.text_classification.layers import MaskedMaxMeanPooling
 
     x = -np.abs(np.random.default_rng(0).normal(size=(2, 5, 3))).astype("float32") - 1
     mask = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], bool)
@@ -268,7 +268,7 @@ def test_classifier_pooling_reads_only_the_unmasked_steps():
 
 
 def test_classifier_wide_part_sums_word_and_word_pair_weights():
-    from zoo.models.classifier_layers import BagOfNgrams
+    from zoo.tasks.text_classification.layers import BagOfNgrams
 
     layer = BagOfNgrams(VOCAB, 64, 3, scale=2.0)
     score = lambda *ids: layer(np.array([ids], "int64")).numpy()[0]  # noqa: E731
@@ -295,7 +295,7 @@ def test_classifier_without_the_wide_part_has_only_the_recurrent_path():
 def test_classifier_wide_part_scales_features_by_naive_bayes_ratios():
     import tensorflow as tf
 
-    from zoo.models.classifier_layers import BagOfNgrams
+    from zoo.tasks.text_classification.layers import BagOfNgrams
 
     # Class 0 texts hold word 5, class 1 texts word 6; word 7 is in all of them.
     tokens = np.array([[5, 7, 0], [7, 5, 5], [6, 7, 0], [7, 6, 0]], "int64")
@@ -320,7 +320,7 @@ def test_classifier_wide_part_scales_features_by_naive_bayes_ratios():
 
 
 def test_classifier_wide_part_penalises_its_weights_in_training_only():
-    from zoo.models.classifier_layers import BagOfNgrams
+    from zoo.tasks.text_classification.layers import BagOfNgrams
 
     layer = BagOfNgrams(VOCAB, 16, 2, scale=10.0, l2=1e-3)
     tokens = np.array([[5, 6]], "int64")

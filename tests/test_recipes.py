@@ -20,7 +20,9 @@ from recipes.sentiment_lstm import SentimentLSTMRecipe
 from recipes.stacked_lstm import StackedLSTMRecipe
 from recipes.topic_gru import TopicGRURecipe
 import zoo
-from zoo import train
+from zoo import training
+from zoo.training import callbacks as zoo_callbacks
+from zoo.training import runtime
 
 TINY = dict(epochs=1, max_steps=2, batch_size=8, units=8, embedding_dim=8, verbose=0,
             precision="float32")  # "auto" would differ by machine
@@ -29,7 +31,7 @@ TINY = dict(epochs=1, max_steps=2, batch_size=8, units=8, embedding_dim=8, verbo
 def run_recipe(recipe, tmp_path, **settings):
     config = recipe(run_dir=str(tmp_path / "run"), export_dir=str(tmp_path / "exports"),
                     **{**TINY, **settings})
-    metrics = train.run(config)
+    metrics = training.run(config)
     run_dir = tmp_path / "run"
     written = json.loads((run_dir / "metrics.json").read_text())
     assert written["test"] == metrics["test"]
@@ -105,12 +107,12 @@ def test_an_easily_separable_file_exports_a_confident_classifier(tmp_path):
     """The best epoch is chosen by validation loss: validation accuracy reaches 1.0 in
     the second epoch and ties there while the loss keeps falling; a checkpoint kept on
     accuracy held that epoch's unsure weights (probabilities of 0.6 to 0.9)."""
-    config = train.parse_config(SentimentLSTMRecipe, [
+    config = training.parse_config(SentimentLSTMRecipe, [
         "--train-file", str(separable_csv(tmp_path / "reviews.csv")), "--units", "8",
         "--embedding-dim", "8", "--vocab-size", "50", "--epochs", "6", "--batch-size", "16",
         "--learning-rate", "5e-3", "--verbose", "0", "--precision", "float32", "--run-dir", str(tmp_path / "run"),
         "--export-dir", str(tmp_path / "exports")])
-    train.run(config)
+    training.run(config)
     out = zoo.load(tmp_path / "exports" / "sentiment_lstm").predict(
         ["a wonderful film, i loved it, great cast", "an awful film, boring and terrible"])
     assert list(out["label"]) == ["pos", "neg"]
@@ -122,12 +124,11 @@ def test_a_run_from_files_names_them_declares_its_labels_and_knows_its_epoch(tmp
     known, so Keras never warns that the input ran out of data."""
     train_file = separable_csv(tmp_path / "train.csv", count=60)
     eval_file = separable_csv(tmp_path / "eval.csv", count=20, seed=1)
-    config = train.parse_config(TopicGRURecipe, [
-        "--train-file", str(train_file), "--eval-file", str(eval_file), "--labels", "pos, neg",
-        "--units", "8", "--embedding-dim", "8", "--vocab-size", "50", "--epochs", "2",
-        "--batch-size", "8", "--verbose", "0", "--run-dir", str(tmp_path / "run"),
-        "--export-dir", str(tmp_path / "exports")])
-    metrics = train.run(config)
+    # Through the Python API, which runs the recipe as `zoo train` does.
+    metrics = zoo.train("topic_gru", train_file=str(train_file), eval_file=str(eval_file),
+                        labels="pos, neg", units=8, embedding_dim=8, vocab_size=50, epochs=2,
+                        batch_size=8, verbose=0, run_dir=str(tmp_path / "run"),
+                        export_dir=str(tmp_path / "exports"))
     assert not [w for w in recwarn if "ran out of data" in str(w.message)]
     written = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert (written["dataset"], written["train_file"], written["eval_file"]) == (
@@ -136,6 +137,18 @@ def test_a_run_from_files_names_them_declares_its_labels_and_knows_its_epoch(tmp
     assets = Path(metrics["export"]) / "assets"
     assert json.loads((assets / "labels.json").read_text()) == ["pos", "neg"]
     assert json.loads((assets / "config.json").read_text())["recipe_config"]["dataset"] == "files"
+    # The export, scored on its own on the eval file, gives the figures the run reported.
+    scored = zoo.evaluate(metrics["export"], eval_file)
+    assert scored["examples"] == 20
+    assert scored["accuracy"] == pytest.approx(metrics["test"]["accuracy"], abs=1e-6)
+    assert scored["loss"] == pytest.approx(metrics["test"]["loss"], rel=1e-4)
+
+
+def test_the_python_api_names_an_unknown_setting_before_any_work():
+    with pytest.raises(ValueError, match=r"unknown setting\(s\) unitz for the topic_gru recipe"):
+        zoo.train("topic_gru", unitz=8)
+    with pytest.raises(KeyError, match="did you mean topic_gru"):
+        zoo.train("topic_gr")
 
 
 # --- command line ----------------------------------------------------------------------------
@@ -218,15 +231,15 @@ def test_bfloat16_training_is_evaluated_and_exported_in_float32(shakespeare_dirs
     config = StackedLSTMRecipe(**{**TINY, "precision": "mixed_bfloat16"}, data_dir=str(data_dir),
                                sequence_length=16, run_dir=str(tmp_path / "run"),
                                export_dir=str(tmp_path / "exports"))
-    metrics = train.run(config)
+    metrics = training.run(config)
 
     assert metrics["precision"] == "mixed_bfloat16"
     assert keras.config.dtype_policy().name == "float32"  # restored after the run
-    evaluated, exported = twins  # the test split is measured on what is exported
-    assert evaluated.compiled and not exported.compiled
-    for twin in twins:
-        assert {layer.dtype_policy.name for layer in twin.layers} == {"float32"}
-    assert all(v.dtype == "float32" for v in evaluated.weights)
+    # One twin, built once: the test split is measured on exactly what is exported.
+    (twin,) = twins
+    assert twin.compiled
+    assert {layer.dtype_policy.name for layer in twin.layers} == {"float32"}
+    assert all(v.dtype == "float32" for v in twin.weights)
     pairs = zoo.load(metrics["export"]).next_words("To be", k=3)
     assert len(pairs) == 3 and all(0 <= p <= 1 for _, p in pairs)
 
@@ -237,19 +250,19 @@ def test_auto_precision_follows_the_hardware(monkeypatch):
     # The device list is patched both ways, so the test reads the same on any machine.
     monkeypatch.setattr(tf.config, "list_physical_devices",
                         lambda kind=None: ["GPU:0"] if kind == "GPU" else ["CPU:0", "GPU:0"])
-    monkeypatch.setattr(train, "cpu_has_bfloat16", lambda: True)
-    assert train.choose_precision("auto") == "float32"  # a GPU: float32 unless asked
-    assert train.choose_precision("mixed_float16") == "mixed_float16"
+    monkeypatch.setattr(runtime, "cpu_has_bfloat16", lambda: True)
+    assert runtime.choose_precision("auto") == "float32"  # a GPU: float32 unless asked
+    assert runtime.choose_precision("mixed_float16") == "mixed_float16"
 
     monkeypatch.setattr(tf.config, "list_physical_devices",
                         lambda kind=None: [] if kind == "GPU" else ["CPU:0"])
-    monkeypatch.setattr(train, "cpu_has_bfloat16", lambda: True)
-    assert train.choose_precision("auto") == "mixed_bfloat16"
-    monkeypatch.setattr(train, "cpu_has_bfloat16", lambda: False)
-    assert train.choose_precision("auto") == "float32"
-    assert train.choose_precision("mixed_bfloat16") == "mixed_bfloat16"
+    monkeypatch.setattr(runtime, "cpu_has_bfloat16", lambda: True)
+    assert runtime.choose_precision("auto") == "mixed_bfloat16"
+    monkeypatch.setattr(runtime, "cpu_has_bfloat16", lambda: False)
+    assert runtime.choose_precision("auto") == "float32"
+    assert runtime.choose_precision("mixed_bfloat16") == "mixed_bfloat16"
     with pytest.raises(ValueError, match="mixed_float16.*needs a GPU"):
-        train.choose_precision("mixed_float16")
+        runtime.choose_precision("mixed_float16")
     with pytest.raises(ValueError, match="precision='half'.*float32"):
         StackedLSTMRecipe(precision="half").validate()
 
@@ -310,11 +323,11 @@ def test_ctrl_c_stops_training_and_says_how_to_resume(shakespeare_dirs, tmp_path
 
 
 def test_a_preset_overrides_defaults_and_flags_override_the_preset():
-    config = train.parse_config(ChatbotRecipe, ["--preset", "chatterbot", "--epochs", "3"])
+    config = training.parse_config(ChatbotRecipe, ["--preset", "chatterbot", "--epochs", "3"])
     assert (config.dataset, config.units, config.epochs) == ("chatterbot", 128, 3)
-    assert train.parse_config(ChatbotRecipe, []).dataset == "schema_guided_dialogue"
+    assert training.parse_config(ChatbotRecipe, []).dataset == "schema_guided_dialogue"
     with pytest.raises(SystemExit):
-        train.parse_config(ChatbotRecipe, ["--preset", "nonesuch"])
+        training.parse_config(ChatbotRecipe, ["--preset", "nonesuch"])
 
 
 def slow_epochs(seconds):
@@ -337,7 +350,7 @@ def test_the_time_budget_ends_training_before_it_is_overrun():
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile("sgd", "mse")
     history = model.fit(np.zeros((4, 2)), np.zeros(4), epochs=20, verbose=0,
-                        callbacks=[slow_epochs(0.4), train.TimeBudget(minutes=1.5 / 60)])
+                        callbacks=[slow_epochs(0.4), zoo_callbacks.TimeBudget(minutes=1.5 / 60)])
     assert 1 <= len(history.epoch) <= 3
 
 
@@ -355,7 +368,7 @@ def test_averaged_weights_are_validated_and_kept_when_the_budget_ends_training(
                                early_stopping_patience=patience)
     slow = slow_epochs(0.4)
     history = model.fit(x, x, validation_data=(x, x), epochs=20, batch_size=2, verbose=0,
-                        callbacks=[slow] + train.callbacks(config, "val_loss", "min", ema=True))
+                        callbacks=[slow] + zoo_callbacks.callbacks(config, "val_loss", "min", ema=True))
     assert len(history.epoch) < 20  # the budget ended it
     # What is kept is the average that was validated (the best epoch's, with early
     # stopping; the last one's without), not the training weights.
@@ -378,7 +391,7 @@ def _fit_tiny(epochs, callbacks):
 def test_cosine_schedule_anneals_over_the_epochs():
     import math
 
-    rates = _fit_tiny(4, [train.CosineAnneal(0.01, epochs=4, floor=0.0)])
+    rates = _fit_tiny(4, [zoo_callbacks.CosineAnneal(0.01, epochs=4, floor=0.0)])
     expected = [0.01 * (1 + math.cos(math.pi * (e + 0.5) / 4)) / 2 for e in range(4)]
     assert rates == pytest.approx(expected, rel=1e-5)
 
@@ -387,7 +400,7 @@ def test_cosine_schedule_follows_the_time_budget_when_it_ends_first():
     import math
 
     # 100 epochs planned, but 1.2 s of budget: the rate reaches its floor within a few.
-    rates = _fit_tiny(6, [slow_epochs(0.3), train.CosineAnneal(0.01, epochs=100,
+    rates = _fit_tiny(6, [slow_epochs(0.3), zoo_callbacks.CosineAnneal(0.01, epochs=100,
                                                             minutes=1.2 / 60, floor=0.1)])
     assert rates[0] == pytest.approx(0.01 * (1 + math.cos(math.pi / 200)) / 2 * 0.9 + 0.001)
     assert rates[-1] == pytest.approx(0.001)
@@ -418,5 +431,5 @@ def test_runs_are_kept_side_by_side_and_resume_takes_the_latest(tmp_path, monkey
     assert sorted(p.name for p in runs.iterdir()) == ["1", "2", "latest"]
     assert (runs / "1" / "metrics.json").is_file() and (runs / "2" / "metrics.json").is_file()
     assert (runs / "latest").resolve() == (runs / "2").resolve()
-    config = train.parse_config(TopicGRURecipe, [*flags, "--resume"])
+    config = training.parse_config(TopicGRURecipe, [*flags, "--resume"])
     assert config.run_path == Path("runs/topic_gru/2")  # resume continues the latest run

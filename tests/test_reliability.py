@@ -25,8 +25,10 @@ keras = pytest.importorskip("keras")
 
 import zoo  # noqa: E402
 from recipes.stacked_lstm import StackedLSTMRecipe  # noqa: E402
-from zoo import serve, train  # noqa: E402
+from zoo import serving, training  # noqa: E402
+from zoo.training import callbacks as zoo_callbacks  # noqa: E402
 from zoo.cli import main as zoo_main  # noqa: E402
+from zoo.tasks import get_task, task_names  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -42,8 +44,8 @@ def tiny_lm_flags(data_dir, run_dir, *extra) -> list[str]:
 KILL_MID_EPOCH = textwrap.dedent("""
     import os, signal, sys
     import keras
-    from zoo import train
     from zoo.cli import main
+    from zoo.training import callbacks as zoo_callbacks
 
     class Kill(keras.callbacks.Callback):  # SIGKILL at (epoch, batch) of argv[1:3]
         epoch = 0
@@ -53,8 +55,8 @@ KILL_MID_EPOCH = textwrap.dedent("""
             if [self.epoch, batch] == [int(a) for a in sys.argv[1:3]]:
                 os.kill(os.getpid(), signal.SIGKILL)
 
-    callbacks = train.callbacks
-    train.callbacks = lambda *args, **kwargs: callbacks(*args, **kwargs) + [Kill()]
+    callbacks = zoo_callbacks.callbacks
+    zoo_callbacks.callbacks = lambda *args, **kwargs: callbacks(*args, **kwargs) + [Kill()]
     sys.exit(main(sys.argv[3:]))
 """)
 
@@ -122,7 +124,7 @@ def crash(*args, **kwargs):
 def test_a_crash_mid_backup_leaves_a_consistent_backup(when, tmp_path, monkeypatch):
     """However a save dies, the backup restores a whole (weights, epoch) pair."""
     model, x, y = tiny_classifier()
-    backup = train.AtomicBackupAndRestore(str(tmp_path / "backup"), delete_checkpoint=False)
+    backup = zoo_callbacks.AtomicBackupAndRestore(str(tmp_path / "backup"), delete_checkpoint=False)
     model.fit(x, y, epochs=1, callbacks=[backup], verbose=0)  # backup of epoch 1
     first = [w.copy() for w in model.get_weights()]
 
@@ -141,7 +143,7 @@ def test_a_crash_mid_backup_leaves_a_consistent_backup(when, tmp_path, monkeypat
     second = model.get_weights()
 
     fresh, _, _ = tiny_classifier(seed=1)
-    restore = train.AtomicBackupAndRestore(str(tmp_path / "backup"))
+    restore = zoo_callbacks.AtomicBackupAndRestore(str(tmp_path / "backup"))
     restore.set_model(fresh)
     restore.on_train_begin()
     expected, epoch = (second, 2) if when == "after the swap" else (first, 1)
@@ -157,7 +159,7 @@ def test_a_crash_mid_backup_leaves_a_consistent_backup(when, tmp_path, monkeypat
 def test_a_crash_mid_save_keeps_the_best_checkpoint(tmp_path, monkeypatch):
     model, x, y = tiny_classifier()
     path = tmp_path / "best.weights.h5"
-    checkpoint = train.AtomicModelCheckpoint(str(path), save_weights_only=True)
+    checkpoint = zoo_callbacks.AtomicModelCheckpoint(str(path), save_weights_only=True)
     model.fit(x, y, epochs=1, callbacks=[checkpoint], verbose=0)
     first = [w.copy() for w in model.get_weights()]
     monkeypatch.setattr(keras.Model, "save_weights",
@@ -194,8 +196,8 @@ def test_divergence_after_a_backup_names_it_and_it_holds_good_weights(shakespear
     """Epoch 1 trains well; the learning rate then jumps to 1e4 and epoch 2 blows up."""
     data_dir, _ = shakespeare_dirs
     jump = keras.callbacks.LearningRateScheduler(lambda epoch, lr: 1e4 if epoch == 1 else lr)
-    callbacks = train.callbacks
-    monkeypatch.setattr(train, "callbacks",
+    callbacks = zoo_callbacks.callbacks
+    monkeypatch.setattr(zoo_callbacks, "callbacks",
                         lambda *args, **kwargs: callbacks(*args, **kwargs) + [jump])
     config = StackedLSTMRecipe(data_dir=str(data_dir), epochs=3, max_steps=4, units=16,
                                embedding_dim=8, sequence_length=32, batch_size=16, verbose=0,
@@ -203,7 +205,7 @@ def test_divergence_after_a_backup_names_it_and_it_holds_good_weights(shakespear
                                export_dir=str(tmp_path / "exports"))
     with pytest.raises(FloatingPointError, match=r"at epoch 2, batch \d+; nothing was exported")\
             as raised:
-        train.run(config)
+        training.run(config)
     checkpoint = tmp_path / "run" / "backup" / "checkpoint-1.weights.h5"
     assert f"Last good checkpoint: {checkpoint} (end of epoch 1)" in str(raised.value)
     assert not (tmp_path / "exports").exists()
@@ -220,9 +222,9 @@ def test_divergence_after_a_backup_names_it_and_it_holds_good_weights(shakespear
 
 def test_nan_and_infinite_losses_stop_training_too(tmp_path):
     model, x, y = tiny_classifier()
-    backup = train.AtomicBackupAndRestore(str(tmp_path / "backup"), delete_checkpoint=False)
+    backup = zoo_callbacks.AtomicBackupAndRestore(str(tmp_path / "backup"), delete_checkpoint=False)
     model.fit(x, y, epochs=1, callbacks=[backup], verbose=0)
-    guard = train.StopOnDivergence(backup)
+    guard = zoo_callbacks.StopOnDivergence(backup)
     guard.set_model(model)
     guard.on_epoch_begin(1)
     guard.on_batch_end(0, {"loss": 1.2})  # fine
@@ -310,7 +312,8 @@ def test_gradient_clipping_tames_exploding_gradients():
 ])
 def test_recipe_settings_are_checked_before_any_data_is_read(model, flags, message, tmp_path,
                                                              capsys, monkeypatch):
-    monkeypatch.setattr(train, "load_data", lambda config: pytest.fail("data was read"))
+    for task in map(get_task, task_names()):
+        monkeypatch.setattr(task, "load_data", lambda config: pytest.fail("data was read"))
     assert zoo_main(["train", model, *flags, "--run-dir", str(tmp_path / "run")]) == 2
     error = capsys.readouterr().err
     assert error.startswith("zoo train: error: ") and re.search(message, error), error
@@ -375,7 +378,7 @@ def test_empty_and_huge_texts_train_evaluate_and_export(tmp_path):
 
 @pytest.mark.parametrize("kind", list(fx.NAMES))
 def test_every_export_kind_answers_empty_and_huge_texts(exported, kind):
-    predictor = serve.load(exported[kind][1])
+    predictor = serving.load(exported[kind][1])
     texts = ["", "x" * 100_000, "the cat " * 20_000]
     outputs = predictor.predict(texts)
     assert all(len(value) == 3 for value in outputs.values())
@@ -405,7 +408,7 @@ def test_serving_skips_broken_exports_says_why_and_serves_the_rest(exported, tmp
     (root / "empty").mkdir()
 
     caplog.set_level("WARNING", logger="zoo.serve")
-    with TestClient(serve.make_app(root, poll_seconds=60)) as client:
+    with TestClient(serving.make_app(root, poll_seconds=60)) as client:
         store = client.app.state.store
         messages = [r.getMessage() for r in caplog.records]
         assert any(f"skipping {root / made.name / '2'}" in m and "variables" in m

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 
-TASKS = ("text-classification", "language-modeling", "dialogue")
 ARCHITECTURES = ("many-to-one", "many-to-many", "encoder-decoder")
 
 
@@ -29,8 +28,10 @@ class ModelCard:
     hardware: str = ""
 
     def __post_init__(self):
-        if self.task not in TASKS:
-            raise ValueError(f"task={self.task!r}; expected one of {TASKS}")
+        from zoo.tasks import task_names
+
+        if self.task not in task_names():
+            raise ValueError(f"task={self.task!r}; expected one of {task_names()}")
         if self.architecture not in ARCHITECTURES:
             raise ValueError(f"architecture={self.architecture!r}; expected one of {ARCHITECTURES}")
 

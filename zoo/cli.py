@@ -38,7 +38,7 @@ def _cmd_train(args) -> int:
 def _cmd_evaluate(args) -> int:
     import json
 
-    from zoo.evaluate import evaluate
+    from zoo.evaluation import evaluate
 
     metrics = evaluate(args.path, args.file)
     print(", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
@@ -48,13 +48,64 @@ def _cmd_evaluate(args) -> int:
     return 0
 
 
-def _serve_command(name):
-    def run(args) -> int:
-        from zoo import serve
+def _cmd_predict(args) -> int:
+    """``zoo predict PATH TEXT...``: one JSON line of outputs per text."""
+    import json
 
-        return getattr(serve, name)(args)
+    from zoo.serving import load
 
-    return run
+    outputs = {name: value.tolist() for name, value in load(args.path).predict(args.texts).items()}
+    for i, text in enumerate(args.texts):
+        print(json.dumps({"text": text, **{name: value[i] for name, value in outputs.items()}}))
+    return 0
+
+
+def _cmd_generate(args) -> int:
+    """``zoo generate PATH PROMPT``: the prompt and its continuation."""
+    from zoo.serving import load
+
+    print(load(args.path).generate(args.prompt, max_length=args.max_length,
+                                   temperature=args.temperature, seed=args.seed))
+    return 0
+
+
+def _cmd_chat(args) -> int:
+    """``zoo chat PATH``: a conversation at a terminal; with piped stdin, one reply per line.
+
+    Blank lines are no message, at a terminal or in a pipe: they get no reply.
+    """
+    from zoo.serving import load
+
+    predictor = load(args.path)
+    interactive = sys.stdin.isatty()
+
+    def answer(message):
+        return predictor.reply(message, temperature=args.temperature,
+                               beam_width=args.beam_width)
+
+    if not interactive:
+        for line in sys.stdin:
+            if line.strip():
+                print(answer(line.rstrip("\r\n")), flush=True)
+        return 0
+    print(f"Talking to {predictor.card['name']} ({predictor.path}); Ctrl-D ends.")
+    while True:
+        try:
+            message = input("you> ")
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if message.strip():
+            print(f"bot> {answer(message)}")
+
+
+def _cmd_serve(args) -> int:
+    """``zoo serve [PATH]``: the REST server on every export under PATH."""
+    from zoo.serving import serve
+
+    serve(args.path, host=args.host, port=args.port, poll_seconds=args.poll_seconds,
+          max_body_bytes=args.max_body_bytes)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -88,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="run an export's serving_default on texts")
     p.add_argument("path", help="model directory (highest version) or one version directory")
     p.add_argument("texts", nargs="+", help="texts to classify, or to continue")
-    p.set_defaults(func=_serve_command("cli_predict"))
+    p.set_defaults(func=_cmd_predict)
 
     p = sub.add_parser("evaluate", help="score an export on your own labeled file, text or pairs",
                        description="Score an export on a file, as its recipe scores the test "
@@ -108,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--temperature", type=float, default=1.0,
                    help="0 picks the likeliest token; higher is more varied (default: 1.0)")
     p.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
-    p.set_defaults(func=_serve_command("cli_generate"))
+    p.set_defaults(func=_cmd_generate)
 
     p = sub.add_parser("chat", help="talk to a chatbot export (reads stdin when piped)")
     p.add_argument("path", help="model directory (highest version) or one version directory")
@@ -116,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="above 0 samples replies (default: 0, the export's reply)")
     p.add_argument("--beam-width", type=int, default=None,
                    help="beam search of this width (1: greedy); default: the export's reply")
-    p.set_defaults(func=_serve_command("cli_chat"))
+    p.set_defaults(func=_cmd_chat)
 
     p = sub.add_parser("serve", help="serve every export under a directory (TF Serving REST API)")
     p.add_argument("path", nargs="?", default="saved_models",
@@ -127,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds between looks for new versions (default: 2.0)")
     p.add_argument("--max-body-bytes", type=int, default=10 * 2**20,
                    help="larger request bodies are refused with 413 (default: 10 MiB)")
-    p.set_defaults(func=_serve_command("cli_serve"))
+    p.set_defaults(func=_cmd_serve)
     return parser
 
 

@@ -1,14 +1,17 @@
 """The model registry: ``@register_model``, ``list_models``, ``build``, ``model_card``.
 
 A builder registers under its function name minus ``build_``; its model card
-(``zoo.cards.ModelCard``) travels with it. Registering keeps ``import zoo`` cheap:
-builders import Keras only when called.
+(``zoo.cards.ModelCard``) travels with it, and so does a check of its settings, which
+runs before every build and on its own (``check_settings``) without building anything.
+The card names the model's task; ``task_of`` gives that task's unit (``zoo.tasks``).
+Registering keeps ``import zoo`` cheap: builders import Keras only when called.
 """
 
 from __future__ import annotations
 
 import difflib
 import fnmatch
+import functools
 import inspect
 from typing import Callable
 
@@ -16,10 +19,16 @@ from zoo.cards import ModelCard
 
 _BUILDERS: dict[str, Callable] = {}
 _CARDS: dict[str, ModelCard] = {}
+_CHECKS: dict[str, Callable[[dict], None]] = {}
 
 
-def register_model(card: ModelCard) -> Callable[[Callable], Callable]:
-    """Register ``build_<name>`` under ``<name>`` with its model card."""
+def register_model(card: ModelCard, check: Callable[[dict], None] | None = None
+                   ) -> Callable[[Callable], Callable]:
+    """Register ``build_<name>`` under ``<name>`` with its model card.
+
+    ``check(settings)`` receives every setting (defaults and overrides) and raises
+    ``ValueError`` naming a bad one; the registered builder runs it before building.
+    """
 
     def decorator(fn: Callable) -> Callable:
         if not fn.__name__.startswith("build_"):
@@ -29,9 +38,14 @@ def register_model(card: ModelCard) -> Callable[[Callable], Callable]:
             raise ValueError(f"model {name!r} is already registered")
         if card.name != name:
             raise ValueError(f"card name {card.name!r} does not match builder {name!r}")
-        _BUILDERS[name] = fn
-        _CARDS[name] = card
-        return fn
+
+        @functools.wraps(fn)
+        def builder(**settings):
+            check_settings(name, **settings)
+            return fn(**settings)
+
+        _BUILDERS[name], _CARDS[name], _CHECKS[name] = builder, card, check
+        return builder
 
     return decorator
 
@@ -64,8 +78,15 @@ def builder_settings(name: str) -> dict[str, object]:
     return {p.name: p.default for p in params.values() if p.kind is p.KEYWORD_ONLY}
 
 
-def build(name: str, **overrides):
-    """Build a registered model, overriding any of its default settings."""
+def task_of(name: str):
+    """The task unit (``zoo.tasks.base.Task``) of a registered model, from its card."""
+    from zoo.tasks import get_task
+
+    return get_task(model_card(name).task)
+
+
+def check_settings(name: str, **overrides) -> dict:
+    """A registered model's settings with ``overrides``, checked without building; returns them."""
     settings = builder_settings(name)
     unknown = sorted(set(overrides) - set(settings))
     if unknown:
@@ -73,4 +94,12 @@ def build(name: str, **overrides):
             f"unknown setting(s) {', '.join(unknown)} for {name!r}; "
             f"accepted: {', '.join(sorted(settings))}"
         )
+    settings.update(overrides)
+    if _CHECKS[name] is not None:
+        _CHECKS[name](settings)
+    return settings
+
+
+def build(name: str, **overrides):
+    """Build a registered model, overriding any of its default settings."""
     return get_builder(name)(**overrides)

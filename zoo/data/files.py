@@ -50,12 +50,12 @@ def labeled_splits(train_file, eval_file=None, *, labels=None, validation_fracti
     if len(found) < 2:
         raise ValueError(f"{train_file} holds a single class, {found[0]!r}; a classifier needs "
                          f"examples of at least two classes")
-    examples = list(zip(texts, _label_ids(raw_labels, names, train_file)))
+    examples = list(zip(texts, label_ids(raw_labels, names, train_file)))
     fractions = [validation_fraction] + ([HELD_OUT_FRACTION] if eval_file is None else [])
     parts = _carve(examples, fractions, seed, train_file)
     if eval_file is not None:
         eval_texts, eval_labels = read_labeled(eval_file)
-        parts.append(list(zip(eval_texts, _label_ids(eval_labels, names, eval_file))))
+        parts.append(list(zip(eval_texts, label_ids(eval_labels, names, eval_file))))
     return {name: _dataset(part, (tf.string, tf.int64))
             for name, part in zip(("train", "validation", "test"), parts)}, names
 
@@ -160,7 +160,7 @@ def _decode(path) -> str:
                          f"save the file as UTF-8") from None
 
 
-def _label_ids(labels, names, path) -> list[int]:
+def label_ids(labels, names, path) -> list[int]:
     """Map each label, one of the class ``names``, to its id."""
     index = {name: i for i, name in enumerate(names)}
     unknown = sorted(set(labels) - set(index))

@@ -1,6 +1,6 @@
 """The copy (pointer) layer of the chatbot; importing this module registers it with Keras.
 
-``keras.saving.load_model`` of a ``.keras`` chatbot needs ``import zoo.models.pointer`` first
+``keras.saving.load_model`` of a ``.keras`` chatbot needs ``import zoo.tasks.dialogue.pointer`` first
 (``build_chatbot`` imports it); exported SavedModels need nothing from zoo.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import keras
 
-from zoo.models.seq2seq import UNKNOWN_ID
+from zoo.tasks.dialogue.models import UNKNOWN_ID
 
 
 @keras.saving.register_keras_serializable(package="zoo")

@@ -3,14 +3,31 @@
 from __future__ import annotations
 
 from zoo.cards import ModelCard
-from zoo.models.common import (CELLS, check_choice, check_int, check_non_negative,
-                               check_optional_positive, check_positive, check_rate,
-                               compile_model, recurrent_layer)
+from zoo.checks import (check_choice, check_int, check_non_negative, check_optional_positive,
+                        check_positive, check_rate)
 from zoo.registry import register_model
+from zoo.tasks.common import CELLS, compile_model, recurrent_layer
 
 
 NGRAM_BUCKETS = 2 ** 17
 NGRAM_L2 = 1e-4  # about logistic regression's C=1 over 5,000 texts: 1 / (2 C n)
+
+
+def check_classifier(s: dict) -> None:
+    """The settings of either classifier (``ValueError`` naming a bad one)."""
+    check_int("vocab_size", s["vocab_size"], 2)
+    check_int("embedding_dim", s["embedding_dim"], 1)
+    check_int("units", s["units"], 1)
+    check_int("num_layers", s["num_layers"], 1)
+    check_int("num_classes", s["num_classes"], 2)
+    check_rate("dropout", s["dropout"])
+    check_rate("embedding_dropout", s["embedding_dropout"])
+    check_int("ngram_buckets", s["ngram_buckets"], 0)
+    check_positive("ngram_scale", s["ngram_scale"])
+    check_non_negative("ngram_l2", s["ngram_l2"])
+    check_choice("cell", s["cell"], CELLS)
+    check_positive("learning_rate", s["learning_rate"])
+    check_optional_positive("clipnorm", s["clipnorm"])
 
 
 def _classifier(*, name, vocab_size, embedding_dim, units, num_layers, num_classes, dropout,
@@ -18,21 +35,7 @@ def _classifier(*, name, vocab_size, embedding_dim, units, num_layers, num_class
                 learning_rate, clipnorm, compile, use_cudnn="auto"):
     import keras
 
-    from zoo.models.classifier_layers import BagOfNgrams, MaskedMaxMeanPooling
-
-    check_int("vocab_size", vocab_size, 2)
-    check_int("embedding_dim", embedding_dim, 1)
-    check_int("units", units, 1)
-    check_int("num_layers", num_layers, 1)
-    check_int("num_classes", num_classes, 2)
-    check_rate("dropout", dropout)
-    check_rate("embedding_dropout", embedding_dropout)
-    check_int("ngram_buckets", ngram_buckets, 0)
-    check_positive("ngram_scale", ngram_scale)
-    check_non_negative("ngram_l2", ngram_l2)
-    check_choice("cell", cell, CELLS)
-    check_positive("learning_rate", learning_rate)
-    check_optional_positive("clipnorm", clipnorm)
+    from zoo.tasks.text_classification.layers import BagOfNgrams, MaskedMaxMeanPooling
 
     tokens = keras.Input(shape=(None,), dtype="int64", name="tokens")
     # mask_zero: right-padded batches of any length give the same answer per text.
@@ -81,7 +84,7 @@ SENTIMENT_LSTM_CARD = ModelCard(
 )
 
 
-@register_model(SENTIMENT_LSTM_CARD)
+@register_model(SENTIMENT_LSTM_CARD, check=check_classifier)
 def build_sentiment_lstm(*, vocab_size: int = 10000, embedding_dim: int = 128, units: int = 64,
                          num_layers: int = 1, num_classes: int = 2, dropout: float = 0.5,
                          embedding_dropout: float = 0.4, ngram_buckets: int = NGRAM_BUCKETS,
@@ -121,7 +124,7 @@ TOPIC_GRU_CARD = ModelCard(
 )
 
 
-@register_model(TOPIC_GRU_CARD)
+@register_model(TOPIC_GRU_CARD, check=check_classifier)
 def build_topic_gru(*, vocab_size: int = 10000, embedding_dim: int = 128, units: int = 128,
                     num_layers: int = 1, num_classes: int = 4, dropout: float = 0.5,
                     embedding_dropout: float = 0.4, ngram_buckets: int = NGRAM_BUCKETS,

@@ -9,7 +9,7 @@ from zoo.data import files
 from zoo.data.sources import find_builder, prepare, require_features, standard_splits
 from zoo.data.task import TaskData
 from zoo.data.text import bucket_by_length, fill_caches, nonempty, word_vectorizer
-from zoo.models.common import check_int
+from zoo.checks import check_int
 
 DATASETS = ("imdb_reviews", "ag_news_subset")
 # Text features, joined with a space, in the order a reader meets them.

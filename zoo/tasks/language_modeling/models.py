@@ -3,25 +3,33 @@
 from __future__ import annotations
 
 from zoo.cards import ModelCard
-from zoo.models.common import (CELLS, check_choice, check_int, check_optional_positive,
-                               check_positive, check_rate, compile_model, recurrent_layer)
+from zoo.checks import (check_choice, check_int, check_optional_positive, check_positive,
+                        check_rate)
 from zoo.registry import register_model
+from zoo.tasks.common import CELLS, compile_model, recurrent_layer
+
+
+def check_language_model(s: dict, min_layers: int = 1) -> None:
+    """The settings of a language model (``ValueError`` naming a bad one)."""
+    check_int("vocab_size", s["vocab_size"], 2)
+    check_int("embedding_dim", s["embedding_dim"], 1)
+    check_int("units", s["units"], 1)
+    check_int("num_layers", s["num_layers"], min_layers)
+    check_rate("dropout", s["dropout"])
+    check_choice("cell", s["cell"], CELLS)
+    check_positive("learning_rate", s["learning_rate"])
+    check_optional_positive("clipnorm", s["clipnorm"])
+    if s.get("ema_momentum") is not None:
+        check_rate("ema_momentum", s["ema_momentum"])
+
+
+def _check_stacked(s: dict) -> None:
+    check_language_model(s, min_layers=2)
 
 
 def _language_model(*, name, vocab_size, embedding_dim, units, num_layers, dropout, cell,
                     learning_rate, clipnorm, compile, use_cudnn="auto", ema_momentum=None):
     import keras
-
-    check_int("vocab_size", vocab_size, 2)
-    check_int("embedding_dim", embedding_dim, 1)
-    check_int("units", units, 1)
-    check_int("num_layers", num_layers, 1)
-    check_rate("dropout", dropout)
-    check_choice("cell", cell, CELLS)
-    check_positive("learning_rate", learning_rate)
-    check_optional_positive("clipnorm", clipnorm)
-    if ema_momentum is not None:
-        check_rate("ema_momentum", ema_momentum)
 
     tokens = keras.Input(shape=(None,), dtype="int64", name="tokens")
     x = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")(tokens)
@@ -135,7 +143,7 @@ NEXT_WORD_RNN_CARD = ModelCard(
 )
 
 
-@register_model(NEXT_WORD_RNN_CARD)
+@register_model(NEXT_WORD_RNN_CARD, check=check_language_model)
 def build_next_word_rnn(*, vocab_size: int = 8000, embedding_dim: int = 128, units: int = 256,
                         num_layers: int = 1, dropout: float = 0.3, cell: str = "simple_rnn",
                         learning_rate: float = 5e-3, clipnorm: float | None = 1.0,
@@ -169,7 +177,7 @@ STACKED_LSTM_CARD = ModelCard(
 )
 
 
-@register_model(STACKED_LSTM_CARD)
+@register_model(STACKED_LSTM_CARD, check=_check_stacked)
 def build_stacked_lstm(*, vocab_size: int = 67, embedding_dim: int = 64, units: int = 384,
                        num_layers: int = 2, dropout: float = 0.25, cell: str = "lstm",
                        learning_rate: float = 3e-3, clipnorm: float | None = 1.0,
@@ -183,7 +191,6 @@ def build_stacked_lstm(*, vocab_size: int = 67, embedding_dim: int = 64, units: 
     ``ema_momentum`` averages the weights over training (None or 0: off); the average
     generalises better than the last step's weights, and recipes keep it.
     """
-    check_int("num_layers", num_layers, 2)
     return _language_model(name="stacked_lstm", vocab_size=vocab_size,
                            embedding_dim=embedding_dim, units=units, num_layers=num_layers,
                            dropout=dropout, cell=cell, learning_rate=learning_rate,

@@ -9,8 +9,8 @@ from zoo.data.sources import find_builder, prepare, require_features, standard_s
 from zoo.data.task import TaskData
 from zoo.data.text import (END, START, bucket_by_length, fill_caches, nonempty,
                            split_edge_punctuation, word_vectorizer)
-from zoo.models.common import check_int
-from zoo.models.seq2seq import UNKNOWN_ID
+from zoo.checks import check_int
+from zoo.tasks.dialogue.models import UNKNOWN_ID
 
 DATASETS = ("schema_guided_dialogue", "chatterbot")
 

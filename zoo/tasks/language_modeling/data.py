@@ -8,9 +8,9 @@ from zoo.data import files
 from zoo.data.sources import find_builder, prepare, require_features, standard_splits
 from zoo.data.task import TaskData
 from zoo.data.text import char_vectorizer, fill_caches, word_vectorizer
-from zoo.models.common import check_choice, check_int
+from zoo.checks import check_choice, check_int
+from zoo.tasks.language_modeling.task import LEVELS
 
-LEVELS = ("char", "word")
 DATASETS = ("tiny_shakespeare",)
 
 

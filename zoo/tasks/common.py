@@ -1,49 +1,10 @@
-"""Pieces every builder shares: setting checks, recurrent layers, compilation."""
+"""Pieces every task's builders share: recurrent layers, compilation, next-token choice."""
 
 from __future__ import annotations
 
-import numbers
+from zoo.checks import check_choice
 
 CELLS = ("simple_rnn", "lstm", "gru")
-
-
-def check_int(name: str, value, minimum: int, maximum: int | None = None) -> int:
-    """Raise ``ValueError`` naming ``name`` unless ``value`` is an int in range."""
-    upper = "" if maximum is None else f" and <= {maximum}"
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name}={value!r} must be an integer >= {minimum}{upper}")
-    if value < minimum or (maximum is not None and value > maximum):
-        raise ValueError(f"{name}={value!r} is out of range; expected an integer >= {minimum}{upper}")
-    return int(value)
-
-
-def check_rate(name: str, value) -> float:
-    """A dropout-like fraction in [0, 1)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
-        raise ValueError(f"{name}={value!r} is out of range; expected a number in [0, 1)")
-    return float(value)
-
-
-def check_positive(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
-        raise ValueError(f"{name}={value!r} is out of range; expected a number > 0")
-    return float(value)
-
-
-def check_non_negative(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
-        raise ValueError(f"{name}={value!r} is out of range; expected a number >= 0")
-    return float(value)
-
-
-def check_choice(name: str, value, choices) -> str:
-    if value not in choices:
-        raise ValueError(f"{name}={value!r} is not accepted; expected one of {', '.join(map(repr, choices))}")
-    return value
-
-
-def check_optional_positive(name: str, value):
-    return None if value is None else check_positive(name, value)
 
 
 def recurrent_layer(cell: str, units: int, *, return_sequences: bool, name: str,
@@ -97,3 +58,48 @@ def choose_next(logits, temperature, seed, step):
     sampled = tf.random.stateless_categorical(
         logits / safe, 1, seed=tf.stack([seed, tf.cast(step, tf.int64)]), dtype=tf.int64)[:, 0]
     return tf.where(temperature > 0, sampled, tf.argmax(logits, axis=-1))
+
+
+# ---------------------------------------------------------------- export signature pieces
+
+
+def strings_spec():
+    """A batch of raw strings: the first input of every export signature."""
+    import tensorflow as tf
+
+    return tf.TensorSpec([None], tf.string)
+
+
+def at_least_one_step(ids):
+    """Right-pad ids to one step at least: an all-empty batch still runs (fully masked)."""
+    import tensorflow as tf
+
+    ids = tf.cast(ids, tf.int64)
+    return tf.pad(ids, [[0, 0], [0, tf.maximum(0, 1 - tf.shape(ids)[1])]])
+
+
+def checked(value, ok, message):
+    """``value``, once the graph has checked ``ok`` (InvalidArgumentError carrying ``message``)."""
+    import tensorflow as tf
+
+    with tf.control_dependencies([tf.debugging.Assert(ok, [message])]):
+        return tf.identity(value)
+
+
+def checked_temperature(temperature):
+    import tensorflow as tf
+
+    return checked(temperature, tf.math.is_finite(temperature) & (temperature >= 0),
+                   "temperature must be a finite number >= 0 (0 decodes greedily)")
+
+
+def text_vectorizer(vectorizers: dict, key: str = "text"):
+    """The vectorizer under ``key`` (``ValueError`` naming what there is instead)."""
+    if key not in vectorizers:
+        raise ValueError(f"vectorizers needs a {key!r} entry; got {sorted(vectorizers)}")
+    return vectorizers[key]
+
+
+def vocabulary(vectorizer) -> list[str]:
+    """A vectorizer's tokens in id order, as plain strings."""
+    return [str(token) for token in vectorizer.get_vocabulary()]

@@ -1,7 +1,7 @@
 """The classifiers' own layers; importing this module registers them with Keras.
 
 ``keras.saving.load_model`` of a ``.keras`` classifier needs ``import
-zoo.models.classifier_layers`` first (the builders import it); exported SavedModels need
+zoo.tasks.text_classification.layers`` first (the builders import it); exported SavedModels need
 nothing from zoo.
 """
 

@@ -1,0 +1,65 @@
+"""What a task (a kind of model) provides to training, export, evaluation and serving.
+
+Shared machinery asks a model's task (``zoo.registry.task_of``) instead of branching on
+its name. A new kind of model is a folder under ``zoo/tasks/`` whose ``__init__`` holds a
+``Task`` subclass as ``TASK`` and registers its builders, with model cards naming the task.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from zoo.checks import check_int
+
+
+class Task:
+    """The defaults suit a task with one ``text`` vectorizer; subclasses fill in the rest."""
+
+    name: ClassVar[str] = ""  # as model cards spell it, e.g. "text-classification"
+    # The validation figure and direction that pick the best epoch (checkpoint, early stop).
+    monitor: ClassVar[tuple[str, str]] = ("val_loss", "min")
+    # The least value of each data setting a recipe of this task may have.
+    minimums: ClassVar[dict[str, int]] = {"sequence_length": 1, "vocab_size": 3}
+    # ``zoo train`` help for the task's own recipe flags, and their allowed values.
+    flag_help: ClassVar[dict[str, str]] = {}
+    flag_choices: ClassVar[dict[str, tuple]] = {}
+    # Values an export's scalar signature inputs take when a caller leaves them out.
+    signature_defaults: ClassVar[dict[str, dict]] = {}
+
+    def check_config(self, config) -> None:
+        """A recipe config's data settings, checked before any data is read."""
+        for name, minimum in self.minimums.items():
+            if hasattr(config, name):
+                check_int(name, getattr(config, name), minimum)
+        for name, choices in self.flag_choices.items():
+            if hasattr(config, name) and getattr(config, name) not in choices:
+                raise ValueError(f"{name}={getattr(config, name)!r} is not accepted; expected "
+                                 f"one of {', '.join(map(repr, choices))}")
+        if config.labels is not None:
+            raise ValueError(f"labels={config.labels!r} declares the classes of a text "
+                             f"classifier; {config.model!r} is a {self.name} model")
+
+    def load_data(self, config):
+        """The recipe's ``zoo.data.TaskData``: splits, vectorizers, labels."""
+        raise NotImplementedError
+
+    def data_settings(self, data) -> dict:
+        """Builder settings that the data decides (the vocabulary's size, ...)."""
+        return {"vocab_size": data.vectorizers["text"].vocabulary_size()}
+
+    def before_fit(self, model, data) -> None:
+        """Anything the model computes from the training data before its first step."""
+
+    def test_metrics(self, metrics: dict, model, data, config, test) -> dict:
+        """The test split's figures: ``model.evaluate``'s ``metrics`` and any the task adds
+        (``test``: the batches they were measured on)."""
+        return metrics
+
+    def endpoints(self, model, vectorizers, labels, max_length) -> tuple[dict, dict]:
+        """Export signatures ``{name: (fn, input specs)}`` and details for the export's
+        config; without one named ``serving_default``, the first is also that."""
+        raise NotImplementedError
+
+    def evaluate_file(self, predictor, file, batch_size: int) -> dict:
+        """An export's figures on a user's file, through its signatures (``zoo evaluate``)."""
+        raise NotImplementedError

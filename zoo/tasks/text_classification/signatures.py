@@ -1,0 +1,31 @@
+"""The classifiers' export signature.
+
+``serving_default(text)`` -> ``label`` (string), ``class_id`` (int64), ``probabilities``
+(float32, [batch, classes]); each text keeps its first ``max_length`` words.
+"""
+
+from __future__ import annotations
+
+
+def classifier_endpoints(model, vectorizers, labels, max_length):
+    """``serving_default``: each text's class, its id and every class's probability."""
+    import tensorflow as tf
+
+    from zoo.tasks.common import at_least_one_step, strings_spec, text_vectorizer
+
+    vectorizer = text_vectorizer(vectorizers)
+    num_classes = model.output_shape[-1]
+    labels = ([str(i) for i in range(num_classes)] if labels is None
+              else [str(x) for x in labels])
+    if len(labels) != num_classes:
+        raise ValueError(f"{len(labels)} labels for a model with {num_classes} classes")
+    label_table = tf.constant(labels)
+
+    def classify(text):
+        ids = at_least_one_step(vectorizer(text)[:, :max_length])
+        probabilities = tf.cast(model(ids, training=False), tf.float32)
+        class_id = tf.argmax(probabilities, axis=-1)
+        return {"label": tf.gather(label_table, class_id), "class_id": class_id,
+                "probabilities": probabilities}
+
+    return {"serving_default": (classify, [strings_spec()])}, {"labels": labels}

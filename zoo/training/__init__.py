@@ -1,0 +1,10 @@
+"""Training: a recipe's config and flags (``config``), where it computes (``runtime``), its
+callbacks (``callbacks``), its reports (``reports``) and the run itself (``run``).
+
+Importing this package does not import TensorFlow; a run does.
+"""
+
+from zoo.training.config import RecipeConfig, parse_config
+from zoo.training.run import main, recipe_class, run, train
+
+__all__ = ["RecipeConfig", "main", "parse_config", "recipe_class", "run", "train"]

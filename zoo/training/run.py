@@ -1,0 +1,176 @@
+"""One training run, from a recipe config to an export: data, build, fit, evaluate, export.
+
+``run(config)`` loads the data through the model's task, builds the model once, trains
+it, measures its portable float32 twin on the test split, writes the reports into the
+run directory and exports that same twin. ``train(model, **settings)`` does the same
+from Python, with the model's recipe defaults; ``main`` is the command line's.
+"""
+
+from __future__ import annotations
+
+import importlib
+import shlex
+import shutil
+import sys
+import time
+
+from zoo.registry import build, model_card, task_of
+from zoo.training.config import RecipeConfig, parse_config
+from zoo.training.reports import data_source, recorded_config, write_reports
+
+
+def recipe_class(model: str) -> type[RecipeConfig]:
+    """The recipe (``recipes.<model>``) of a registered model: its config dataclass."""
+    model_card(model)  # a KeyError naming close matches for an unknown model
+    module = importlib.import_module(f"recipes.{model}")
+    found = [value for value in vars(module).values()
+             if isinstance(value, type) and issubclass(value, RecipeConfig)
+             and value is not RecipeConfig and value.__module__ == module.__name__]
+    if len(found) != 1:
+        raise ValueError(f"recipes.{model} must define one RecipeConfig subclass; "
+                         f"found {len(found)}")
+    return found[0]
+
+
+def train(model: str, **settings) -> dict:
+    """Run ``model``'s recipe with ``settings`` overriding its defaults, as ``zoo train`` does.
+
+        >>> metrics = zoo.train("sentiment_lstm", train_file="reviews.csv", epochs=3)
+        >>> metrics["test"]["accuracy"], metrics["export"]
+
+    Returns the metrics written to the run directory, with ``export`` (the export's
+    path) unless ``export=False``.
+    """
+    cls = recipe_class(model)
+    unknown = sorted(set(settings) - {f for f in cls.__dataclass_fields__} - {"model"})
+    if unknown:
+        raise ValueError(f"unknown setting(s) {', '.join(unknown)} for the {model} recipe; "
+                         f"accepted: {', '.join(sorted(cls.__dataclass_fields__))}")
+    return run(cls(**settings))
+
+
+def run(config: RecipeConfig) -> dict:
+    """Train, evaluate and export one recipe; returns the metrics it wrote."""
+    from zoo.startup import import_tensorflow
+
+    import_tensorflow()  # first here, with its start-up lines held back
+    import keras
+
+    from zoo.training.runtime import choose_strategy, precision_policy
+
+    config.validate()
+    if not config.resume:
+        shutil.rmtree(config.run_path / "backup", ignore_errors=True)
+    keras.utils.set_random_seed(config.seed)
+
+    strategy = choose_strategy(config.distribute)
+    with precision_policy(config.precision) as policy:
+        return _train(config, strategy, policy)
+
+
+def _train(config: RecipeConfig, strategy, policy: str) -> dict:
+    """Build, fit, evaluate and export under the run's strategy and dtype policy."""
+    import keras
+
+    from zoo.export import export_model, portable_twin
+    from zoo.training.callbacks import AtomicBackupAndRestore, callbacks
+    from zoo.training.runtime import hardware
+
+    task = task_of(config.model)
+    run_dir = config.run_path
+    data = task.load_data(config)
+    # Seeded again after the data: preparing a dataset the first time draws random numbers,
+    # and the first run should train as every later one does.
+    keras.utils.set_random_seed(config.seed)
+    settings = {**config.model_settings(), **task.data_settings(data)}
+    with strategy.scope():
+        model = build(config.model, **settings)
+    run_dir.mkdir(parents=True, exist_ok=True)  # only once the data and the model are good
+    config.mark_latest()
+    task.before_fit(model, data)
+
+    train, validation, steps = data.train, data.validation, None
+    if config.max_steps:  # an epoch becomes max_steps batches of a repeating stream
+        train, validation = train.repeat(), validation.take(config.max_steps)
+        steps = config.max_steps
+    fit_callbacks = callbacks(config, *task.monitor, ema=_averages(model))
+    backup = next(c for c in fit_callbacks if isinstance(c, AtomicBackupAndRestore))
+    started = time.perf_counter()
+    history = model.fit(train, validation_data=validation, epochs=config.epochs,
+                        steps_per_epoch=steps, shuffle=False,  # tf.data already shuffles
+                        callbacks=fit_callbacks, verbose=config.verbose)
+    wall = time.perf_counter() - started  # StopOnDivergence ends a diverging run in fit
+
+    # What is measured is what is exported: the portable float32 twin of the weights.
+    twin = portable_twin(model, config.model, settings, compile=True)
+    test = data.test.take(config.max_steps) if config.max_steps else data.test
+    test_metrics = {k: float(v) for k, v in
+                    twin.evaluate(test, verbose=0, return_dict=True).items()}
+    test_metrics = task.test_metrics(test_metrics, twin, data, config, test)
+    epochs_run = len(history.history.get("loss", []))
+    examples = _count_examples(train.take(steps) if steps else train) * epochs_run
+    metrics = {
+        "model": config.model,
+        **data_source(config),
+        "config": recorded_config(config),
+        "settings": settings,
+        # Every epoch of the run, those before a --resume included.
+        "history": backup.history,
+        "epochs": list(range(1, len(backup.history.get("loss", [])) + 1)),
+        "resumed_at_epoch": backup.resumed_at,
+        "epochs_run": epochs_run,  # by this process
+        "test": test_metrics,
+        "wall_seconds": wall,
+        "examples_per_second": examples / wall if wall else None,
+        "hardware": hardware(),
+        "precision": policy,
+    }
+    write_reports(run_dir, config, metrics)
+    print("test: " + ", ".join(f"{k}={v:.4f}" for k, v in test_metrics.items()), flush=True)
+
+    if config.export:
+        path = export_model(twin, name=config.model, settings=settings,
+                            vectorizers=data.vectorizers, labels=data.labels,
+                            config=recorded_config(config), metrics=metrics,
+                            base_dir=config.export_dir, version=config.version,
+                            max_length=config.sequence_length, portable=True)
+        metrics["export"] = str(path)
+        print(f"exported: {path}", flush=True)
+    return metrics
+
+
+def _averages(model) -> bool:
+    """Whether the model's optimizer keeps a moving average of the weights."""
+    optimizer = getattr(model, "optimizer", None)
+    return bool(getattr(getattr(optimizer, "inner_optimizer", optimizer), "use_ema", False))
+
+
+def _count_examples(dataset) -> int:
+    import tensorflow as tf
+
+    def size(x):
+        first = tf.nest.flatten(x)[0]
+        return tf.shape(first, out_type=tf.int64)[0]
+
+    return int(dataset.reduce(tf.constant(0, tf.int64), lambda n, batch: n + size(batch[0])))
+
+
+def main(cls: type[RecipeConfig], argv: list[str] | None = None) -> int:
+    """Entry point shared by the recipe scripts and ``zoo train``."""
+    config = None
+    try:
+        config = parse_config(cls, argv)
+        run(config)
+    except (ValueError, FileNotFoundError, FloatingPointError) as err:
+        print(f"zoo train: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\nzoo train: interrupted", file=sys.stderr)
+        if config is not None:
+            flags = list(sys.argv[1:] if argv is None else argv)
+            again = shlex.join(["zoo", "train", config.model, *flags,
+                                *([] if "--resume" in flags else ["--resume"])])
+            print(f"Its last finished epoch is backed up in {config.run_path / 'backup'}; "
+                  f"continue from there with:\n  {again}", file=sys.stderr)
+        return 130
+    return 0
