@@ -98,7 +98,7 @@ def write_csv(path: Path, rows) -> None:
 
 
 def train_one(config, *, regularised: bool) -> dict:
-    """Train as ``zoo.train.run`` does (without export); return accuracies and epochs run."""
+    """Train as ``zoo.training.run`` does (without export); return accuracies and epochs run."""
     import keras
 
     import zoo

@@ -65,16 +65,15 @@ def tfidf_nearest_reply(train_pairs, messages) -> list[str]:
 
 
 def export_replies(export_dir, messages, batch_size: int = 256):
-    """Default and greedy replies of a chatbot export, through its signatures."""
-    import tensorflow as tf
+    """Default and greedy (a beam of 1) replies of a chatbot export, as a server gives them."""
+    import zoo
 
-    loaded = tf.saved_model.load(str(export_dir))
+    predictor = zoo.load(export_dir)
     default, greedy = [], []
     for start in range(0, len(messages), batch_size):
-        text = tf.constant(messages[start:start + batch_size])
-        default += [r.decode() for r in loaded.signatures["reply"](text=text)["reply"].numpy()]
-        greedy += [r.decode() for r in loaded.signatures["reply_beam"](
-            text=text, beam_width=tf.constant(1))["reply"].numpy()]
+        batch = messages[start:start + batch_size]
+        default += predictor.reply(batch)
+        greedy += predictor.reply(batch, beam_width=1)
     return default, greedy
 
 

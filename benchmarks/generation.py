@@ -71,23 +71,42 @@ def main(argv=None) -> None:
         predictor = zoo.load(path)
         in_graph = best_of(args.repeats, lambda: predictor.generate(
             prompt, max_length=args.tokens, temperature=0.0))
+        generated = predictor.generate(prompt, max_length=args.tokens, temperature=0.0)
 
     ids = vectorizer([prompt]).numpy()
+    tokens = vectorizer.get_vocabulary()
+
+    def greedy(probs):  # as the export decodes: padding and [UNK] (ids 0, 1) never chosen
+        probs = np.array(probs, dtype=np.float64)
+        probs[:, :2] = -1.0
+        return np.argmax(probs, axis=-1)
 
     def python_step(n):
+        chosen = []
         states = language_model.initial_states(model, 1)
         for token in ids[0]:
             probs, states = language_model.step(model, np.array([token]), states)
         for _ in range(n):
-            token = np.argmax(np.asarray(probs), axis=-1)
+            token = greedy(probs)
+            chosen.append(int(token[0]))
             probs, states = language_model.step(model, token, states)
+        return prompt + "".join(tokens[i] for i in chosen)
 
     def python_rerun(n):
         sequence = ids
         for _ in range(n):
             probs = model(sequence, training=False)
-            token = np.argmax(np.asarray(probs[:, -1]), axis=-1)
+            token = greedy(probs[:, -1])
             sequence = np.concatenate([sequence, token[:, None]], axis=1)
+        return prompt + "".join(tokens[i] for i in sequence[0, len(ids[0]):])
+
+    # The three decoders are timed only if they write the same text: a faster wrong one
+    # would otherwise show as a speed-up.
+    stepped, rerun_text = python_step(args.tokens), python_rerun(args.rerun_tokens)
+    if generated != stepped or not stepped.startswith(rerun_text):
+        raise SystemExit(f"the decoders disagree:\n  in graph:    {generated!r}\n"
+                         f"  python step: {stepped!r}\n  python rerun: {rerun_text!r}")
+    print(f"same text from all three decoders: {generated[:60]!r}...")
 
     step_loop = best_of(args.repeats, lambda: python_step(args.tokens))
     rerun = best_of(1, lambda: python_rerun(args.rerun_tokens)) * args.tokens / args.rerun_tokens

@@ -60,6 +60,6 @@ def chatterbot_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def exported(tmp_path_factory):
     """``{kind: (made, version directory)}``: a tiny export of every kind, made once."""
-    import export_fixtures as fx
+    import helpers as fx
 
     return fx.exports(tmp_path_factory)

@@ -5,11 +5,9 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import zoo
-
-REPO = Path(__file__).resolve().parent.parent
+from helpers import REPO
 
 
 def zoo_command(*args, **kwargs):

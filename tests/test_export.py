@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import export_fixtures as fx
+import helpers as fx
+from helpers import REPO
 
 tf = pytest.importorskip("tensorflow")
 
-REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 EXPECTED = {
@@ -335,6 +335,32 @@ def test_both_cudnn_settings_export_the_same_portable_graph(exported, tmp_path):
         assert b"Cudnn" not in (export_path / "saved_model.pb").read_bytes()
 
 
+@pytest.mark.gpu
+@pytest.mark.skipif(not tf.config.list_physical_devices("GPU"),
+                    reason="needs a GPU: without one no cuDNN kernel is ever chosen")
+def test_a_model_trained_on_the_cudnn_kernel_exports_for_cpu_only_servers(tmp_path):
+    """On a GPU the LSTM trains through CudnnRNN; its export must hold no such op and give,
+    in a process that sees no GPU, the answers the trained model gives."""
+    made = fx.make("classifier", use_cudnn=True)
+    ids = made.vectorizers["text"](tf.constant(fx.SENTENCES))
+    history = made.model.fit(ids, np.arange(len(fx.SENTENCES)) % 2, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    path = fx.export(made, tmp_path)
+    assert b"Cudnn" not in (path / "saved_model.pb").read_bytes()
+    script = textwrap.dedent(f"""
+        import json, tensorflow as tf
+        assert not tf.config.list_physical_devices("GPU")
+        sig = tf.saved_model.load({str(path)!r}).signatures["serving_default"]
+        print(json.dumps(sig(text=tf.constant({fx.SENTENCES!r}))["probabilities"].numpy().tolist()))
+    """)
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    on_cpu = json.loads(result.stdout.strip().splitlines()[-1])
+    np.testing.assert_allclose(on_cpu, np.asarray(made.model(ids)), rtol=1e-4, atol=1e-5)
+
+
 def test_mixed_precision_models_export_a_float32_graph(exported, tmp_path):
     import keras
 
@@ -404,7 +430,7 @@ def test_a_killed_export_leaves_no_partial_version(exported, tmp_path):
             rename(*args)
         os.rename = slow_rename
         sys.path.insert(0, {str(Path(__file__).parent)!r})
-        import export_fixtures as fx
+        import helpers as fx
         fx.export(fx.make("classifier"), {str(tmp_path)!r})
     """)
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO)}

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers import slow_epochs, tiny_lm_flags
 from mock_datasets import ag_news_example, dialogue_example, imdb_example, mock_tfds
 from recipes.chatbot import ChatbotRecipe
 from recipes.next_word_rnn import NextWordRNNRecipe
@@ -272,10 +273,8 @@ def test_auto_precision_follows_the_hardware(monkeypatch):
 
 def test_a_killed_run_resumes_from_the_next_epoch(shakespeare_dirs, tmp_path):
     data_dir, _ = shakespeare_dirs
-    args = ["train", "stacked_lstm", "--data-dir", str(data_dir), "--epochs", "4",
-            "--max-steps", "15", "--units", "16", "--sequence-length", "32", "--batch-size",
-            "16", "--run-dir", str(tmp_path / "run"), "--no-export", "--verbose", "0",
-            "--early-stopping-patience", "10"]
+    args = tiny_lm_flags(data_dir, tmp_path / "run", "--epochs", "4", "--max-steps", "15",
+                         "--early-stopping-patience", "10")
     backup = tmp_path / "run" / "backup" / "training_metadata.json"
     first = subprocess.Popen([sys.executable, "-m", "zoo.cli", *args])
     deadline = time.monotonic() + 240
@@ -328,19 +327,6 @@ def test_a_preset_overrides_defaults_and_flags_override_the_preset():
     assert training.parse_config(ChatbotRecipe, []).dataset == "schema_guided_dialogue"
     with pytest.raises(SystemExit):
         training.parse_config(ChatbotRecipe, ["--preset", "nonesuch"])
-
-
-def slow_epochs(seconds):
-    """A callback that makes each epoch last ``seconds`` longer; it keeps the training
-    weights of the last epoch end (before any averaged weights are swapped in)."""
-    import keras
-
-    class SlowEpochs(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            self.training_weights = self.model.get_weights()
-            time.sleep(seconds)
-
-    return SlowEpochs()
 
 
 def test_the_time_budget_ends_training_before_it_is_overrun():

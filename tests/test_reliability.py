@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import export_fixtures as fx
+import helpers as fx
+from helpers import REPO, tiny_lm_flags
 from mock_datasets import ag_news_example, mock_tfds
 
 tf = pytest.importorskip("tensorflow")
@@ -30,13 +31,6 @@ from zoo.training import callbacks as zoo_callbacks  # noqa: E402
 from zoo.cli import main as zoo_main  # noqa: E402
 from zoo.tasks import get_task, task_names  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def tiny_lm_flags(data_dir, run_dir, *extra) -> list[str]:
-    return ["train", "stacked_lstm", "--data-dir", str(data_dir), "--units", "16",
-            "--embedding-dim", "8", "--sequence-length", "32", "--batch-size", "16",
-            "--run-dir", str(run_dir), "--no-export", "--verbose", "0", *extra]
 
 
 # ---------------------------------------------------------------- 1. interrupted training
@@ -94,6 +88,81 @@ def test_a_run_killed_mid_epoch_resumes_and_ends_where_an_unbroken_run_does(shak
     assert all(len(values) == 4 for values in resumed["history"].values()), resumed["history"]
     assert resumed["test"]["loss"] == pytest.approx(unbroken["test"]["loss"], rel=0.01)
     assert not (run_dir / "backup").exists()  # a finished run removes its backup
+
+
+class TrainingState(keras.callbacks.Callback):
+    """The model's weights and its optimizer's variables: as the backup saved them at the
+    end of each epoch (placed right after the backup), and as a run starts."""
+
+    def __init__(self):
+        super().__init__()
+        self.saved, self.started = None, None
+
+    def _state(self):
+        return ([w.copy() for w in self.model.get_weights()],
+                [np.array(v) for v in self.model.optimizer.variables],
+                int(self.model.optimizer.iterations))
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.saved = self._state()
+
+    def on_train_begin(self, logs=None):
+        self.started = self._state()
+
+
+class StopAtSecondEpoch(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == 1:
+            raise KeyboardInterrupt("stopped after epoch 1")
+
+
+def tiny_recipe(model, tmp_path, shakespeare_dirs) -> dict:
+    """The smallest settings of each recipe, on data the suite has at hand."""
+    common = dict(epochs=3, max_steps=3, batch_size=8, units=8, embedding_dim=8, verbose=0,
+                  run_dir=str(tmp_path / "run"), export=False)
+    if model in ("stacked_lstm", "next_word_rnn"):
+        return dict(common, data_dir=str(shakespeare_dirs[0]), sequence_length=16)
+    if model == "chatbot":
+        pairs = REPO / "tests" / "data" / "sgd_pairs"
+        return dict(common, train_file=str(pairs / "train.tsv"), eval_file=str(pairs / "test.tsv"),
+                    vocab_size=200, sequence_length=12)
+    reviews = tmp_path / "reviews.csv"
+    reviews.write_text("text,label\n" + "".join(
+        f"{'a fine good film' if i % 2 else 'a dull bad film'} number {i},{i % 2}\n"
+        for i in range(80)))
+    return dict(common, train_file=str(reviews), vocab_size=50, sequence_length=8)
+
+
+@pytest.mark.parametrize("model", sorted(zoo.list_models()))
+def test_every_recipe_resumes_with_the_weights_and_optimizer_state_it_backed_up(
+        model, tmp_path, shakespeare_dirs, monkeypatch):
+    """A run stopped after epoch 1, resumed: it starts from exactly the saved weights and
+    optimizer variables (Adam's moments, step count, a weight average where kept)."""
+    from zoo.training.run import recipe_class
+
+    settings = tiny_recipe(model, tmp_path, shakespeare_dirs)
+    state, fit_callbacks = TrainingState(), zoo_callbacks.callbacks
+
+    def with_state(extra):
+        def patched(*args, **kwargs):
+            found = fit_callbacks(*args, **kwargs)
+            at = next(i for i, c in enumerate(found)
+                      if isinstance(c, zoo_callbacks.AtomicBackupAndRestore))
+            return [*found[:at + 1], state, *found[at + 1:], *extra]
+        return patched
+
+    monkeypatch.setattr(zoo_callbacks, "callbacks", with_state([StopAtSecondEpoch()]))
+    with pytest.raises(KeyboardInterrupt):
+        training.run(recipe_class(model)(**settings))
+    saved_weights, saved_optimizer, saved_steps = state.saved
+    monkeypatch.setattr(zoo_callbacks, "callbacks", with_state([]))
+    metrics = training.run(recipe_class(model)(**settings, resume=True))
+    assert metrics["resumed_at_epoch"] == 2
+    weights, optimizer, steps = state.started
+    assert len(optimizer) == len(saved_optimizer) > len(weights)  # moments are there too
+    for now, then in zip(weights + optimizer, saved_weights + saved_optimizer):
+        np.testing.assert_array_equal(now, then)
+    assert steps == saved_steps == 3  # epoch 1's three steps
 
 
 def tiny_classifier(seed=0):

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-import export_fixtures as fx
+import helpers as fx
 
 tf = pytest.importorskip("tensorflow")
 httpx = pytest.importorskip("httpx")

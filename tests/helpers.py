@@ -1,12 +1,35 @@
-"""Tiny untrained models of every kind, with adapted vectorizers, exported once per session.
-
-Shared by test_export.py and test_serve.py (``exports(tmp_path_factory)`` caches per process).
+"""What several test files share: the repository's root, the flags of a tiny language-model
+run, a callback that slows epochs down, and tiny untrained models of every kind with
+adapted vectorizers, exported once per session (``exports``, behind conftest's ``exported``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import time
 from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def tiny_lm_flags(data_dir, run_dir, *extra) -> list[str]:
+    """``zoo`` arguments training a tiny stacked_lstm on a prepared tiny_shakespeare."""
+    return ["train", "stacked_lstm", "--data-dir", str(data_dir), "--units", "16",
+            "--embedding-dim", "8", "--sequence-length", "32", "--batch-size", "16",
+            "--run-dir", str(run_dir), "--no-export", "--verbose", "0", *extra]
+
+
+def slow_epochs(seconds):
+    """A callback that makes each epoch last ``seconds`` longer; it keeps the training
+    weights of the last epoch end (before any averaged weights are swapped in)."""
+    import keras
+
+    class SlowEpochs(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.training_weights = self.model.get_weights()
+            time.sleep(seconds)
+
+    return SlowEpochs()
 
 SENTENCES = [
     "the cat sat on the mat",
