@@ -84,9 +84,9 @@ def test_predictor_conveniences(predictors):
 
 
 def test_predictor_rejects_bad_calls(predictors):
-    with pytest.raises(ValueError, match="language-modeling"):
+    with pytest.raises(ValueError, match="'generate' signature; .* is a text-classification"):
         predictors["classifier"].generate("hi")
-    with pytest.raises(ValueError, match="dialogue"):
+    with pytest.raises(ValueError, match="'reply' signature; .* is a language-modeling"):
         predictors["word_lm"].reply("hi")
     with pytest.raises(ValueError, match="not both"):
         predictors["chatbot"].reply("hi", temperature=1.0, beam_width=2)

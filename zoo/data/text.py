@@ -7,6 +7,8 @@ import tensorflow as tf
 
 # Marks of the chatbot's target sequences; the standardization keeps them whole.
 START, END = "[start]", "[end]"
+# Training examples shuffled at a time: every pipeline's default.
+SHUFFLE_BUFFER = 10_000
 
 
 @keras.saving.register_keras_serializable(package="zoo")

@@ -6,6 +6,8 @@ import dataclasses
 import json
 from pathlib import Path
 
+from zoo.atomic import replace_text
+
 
 def data_source(config) -> dict:
     """What the run read: the user's files when given (the tfds ``dataset`` goes unused
@@ -22,9 +24,10 @@ def recorded_config(config) -> dict:
 
 
 def write_reports(run_dir: Path, config, metrics: dict) -> None:
-    """The run's metrics, its config (naming the data it read) and its learning curves."""
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str))
-    (run_dir / "config.json").write_text(json.dumps(recorded_config(config), indent=2))
+    """The run's metrics, its config (naming the data it read) and its learning curves;
+    each JSON file is replaced whole, never left half written."""
+    replace_text(run_dir / "metrics.json", json.dumps(metrics, indent=2, default=str))
+    replace_text(run_dir / "config.json", json.dumps(recorded_config(config), indent=2))
     plot_curves(metrics["history"], run_dir / "curves.png", title=config.model)
 
 

@@ -7,8 +7,8 @@ import tensorflow as tf
 from zoo.data import files
 from zoo.data.sources import find_builder, prepare, require_features, standard_splits
 from zoo.data.task import TaskData
-from zoo.data.text import (END, START, bucket_by_length, fill_caches, nonempty,
-                           split_edge_punctuation, word_vectorizer)
+from zoo.data.text import (END, SHUFFLE_BUFFER, START, bucket_by_length, fill_caches,
+                           nonempty, split_edge_punctuation, word_vectorizer)
 from zoo.checks import check_int
 from zoo.tasks.dialogue.models import UNKNOWN_ID
 
@@ -18,7 +18,7 @@ DATASETS = ("schema_guided_dialogue", "chatterbot")
 def dialogue_data(*, dataset: str = "schema_guided_dialogue", vocab_size: int,
                   sequence_length: int, batch_size: int, data_dir=None, manual_dir=None,
                   train_file=None, eval_file=None, seed: int = 0,
-                  shuffle_buffer: int = 10000) -> TaskData:
+                  shuffle_buffer: int = SHUFFLE_BUFFER) -> TaskData:
     """Pairs as ``((source [B, S], target_in [B, T]), target_out [B, T])``, int64, right-padded.
 
     Text is read as written: words keep their case and punctuation marks at word edges

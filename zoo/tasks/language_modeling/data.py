@@ -7,7 +7,7 @@ import tensorflow as tf
 from zoo.data import files
 from zoo.data.sources import find_builder, prepare, require_features, standard_splits
 from zoo.data.task import TaskData
-from zoo.data.text import char_vectorizer, fill_caches, word_vectorizer
+from zoo.data.text import SHUFFLE_BUFFER, char_vectorizer, fill_caches, word_vectorizer
 from zoo.checks import check_choice, check_int
 from zoo.tasks.language_modeling.task import LEVELS
 
@@ -17,7 +17,7 @@ DATASETS = ("tiny_shakespeare",)
 def language_model_data(*, dataset: str = "tiny_shakespeare", level: str = "char",
                         vocab_size: int, sequence_length: int, batch_size: int,
                         data_dir=None, manual_dir=None, train_file=None, eval_file=None,
-                        seed: int = 0, shuffle_buffer: int = 10000) -> TaskData:
+                        seed: int = 0, shuffle_buffer: int = SHUFFLE_BUFFER) -> TaskData:
     """Next-token windows: inputs ``ids[i:i+L]``, targets ``ids[i+1:i+L+1]``, for i = o, o+L...
 
     ``o`` is 0 for validation and test, and drawn afresh each epoch in ``[0, L)`` for

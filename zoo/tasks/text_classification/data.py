@@ -8,7 +8,8 @@ import tensorflow_datasets as tfds
 from zoo.data import files
 from zoo.data.sources import find_builder, prepare, require_features, standard_splits
 from zoo.data.task import TaskData
-from zoo.data.text import bucket_by_length, fill_caches, nonempty, word_vectorizer
+from zoo.data.text import (SHUFFLE_BUFFER, bucket_by_length, fill_caches, nonempty,
+                           word_vectorizer)
 from zoo.checks import check_int
 
 DATASETS = ("imdb_reviews", "ag_news_subset")
@@ -20,7 +21,7 @@ def classification_data(*, dataset: str = "imdb_reviews", vocab_size: int, seque
                         batch_size: int, data_dir=None, manual_dir=None, train_file=None,
                         eval_file=None, labels=None, validation_fraction: float = 0.1,
                         seed: int = 0, max_train_examples: int | None = None,
-                        shuffle_buffer: int = 10000) -> TaskData:
+                        shuffle_buffer: int = SHUFFLE_BUFFER) -> TaskData:
     """Labeled texts as ``(ids int64 [B, T], label int64 [B])``, T <= ``sequence_length``.
 
     Reads a tfds ``dataset`` with a ``label`` class feature and a ``text`` (or
