@@ -17,7 +17,7 @@ class ChatbotRecipe(RecipeConfig):
     batch_size: int = 64
     epochs: int = 30
     max_minutes: float | None = 27.0  # data, training, test and export in 30 minutes
-    dropout: float = 0.35
+    dropout: float = 0.5  # sgd_dev BLEU 9.75 at 0.2, 10.27 at 0.35, 10.44 at 0.5
     learning_rate: float = 3e-3
 
     # The chatterbot corpus is small (about 2,000 pairs) and its held-out conversations
