@@ -16,21 +16,27 @@ from pathlib import Path
 import keras
 
 from zoo.atomic import fsync, replace_text
+from zoo.training.multiworker import agree
 
 DIVERGENCE_FACTOR = 10.0  # see StopOnDivergence
 
 
-def callbacks(config, monitor: str, mode: str, ema: bool = False) -> list:
+def callbacks(config, monitor: str, mode: str, ema: bool = False, run_dir=None,
+              chief: bool = True) -> list:
     """Divergence guard, LR schedule, backup for --resume, best checkpoint, early stopping,
     TensorBoard; with ``ema`` (an optimizer averaging the weights), the average swapped in.
+
+    Checkpoints and logs go to ``run_dir`` (default: the config's run directory); the
+    backup is always the run directory's, which every worker of a multi-worker run reads
+    on ``--resume`` and only the ``chief`` writes.
 
     The guard comes first: it stops training before the other callbacks act on broken
     weights (back them up, say). The backup saves the training weights, before the
     average is swapped in for the checkpoint and early stopping; the time budget
     decides before the swap whether this epoch is the last.
     """
-    run = config.run_path
-    backup = AtomicBackupAndRestore(str(run / "backup"))
+    run = Path(run_dir) if run_dir is not None else config.run_path
+    backup = AtomicBackupAndRestore(str(config.run_path / "backup"), writes=chief)
     budget = [TimeBudget(config.max_minutes)] if config.max_minutes else []
     return [
         StopOnDivergence(backup),
@@ -72,8 +78,10 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     previous pair stands whole. Files it no longer names are deleted afterwards.
     """
 
-    def __init__(self, backup_dir, **kwargs):
+    def __init__(self, backup_dir, writes: bool = True, **kwargs):
+        kwargs.setdefault("delete_checkpoint", writes)
         super().__init__(backup_dir, double_checkpoint=False, **kwargs)
+        self.writes = writes  # False: a worker that reads the chief's backup, never writes it
         self._saves = 0
         self.history: dict[str, list[float]] = {}  # every epoch's logs, resumes included
         self.resumed_at = None  # the first epoch (from 1) of a resumed run
@@ -126,6 +134,8 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         print(f"resuming at epoch {self.resumed_at} from {weights}", flush=True)
 
     def _save_model(self):
+        if not self.writes:
+            return
         backup = Path(self.backup_dir)
         backup.mkdir(parents=True, exist_ok=True)
         self._saves += 1  # a fresh name: the file the metadata names is never written
@@ -200,7 +210,8 @@ class TimeBudget(keras.callbacks.Callback):
     """Ends training after the last epoch that fits in ``minutes`` of wall time.
 
     After each epoch it stops if one more epoch, as long as the slowest so far,
-    would overrun the budget; evaluation and export come after.
+    would overrun the budget; evaluation and export come after. With several workers the
+    slowest worker's clock decides, so all stop after the same epoch.
     """
 
     def __init__(self, minutes: float):
@@ -215,8 +226,8 @@ class TimeBudget(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         now = time.perf_counter()
-        self.slowest = max(self.slowest, now - self.epoch_started)
-        if now - self.started + self.slowest > self.seconds:
+        self.slowest = agree(self.model, max(self.slowest, now - self.epoch_started))
+        if agree(self.model, now - self.started) + self.slowest > self.seconds:
             print(f"time budget: stopping after epoch {epoch + 1}; another would pass "
                   f"{self.seconds / 60:g} minutes", flush=True)
             self.model.stop_training = True
@@ -242,7 +253,7 @@ class CosineAnneal(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         done = (epoch + 0.5) / self.epochs
         if self.seconds and self.epochs_run:
-            elapsed = time.perf_counter() - self.started
+            elapsed = agree(self.model, time.perf_counter() - self.started)
             done = max(done, (elapsed + elapsed / self.epochs_run / 2) / self.seconds)
         cosine = (1 + math.cos(math.pi * min(done, 1.0))) / 2
         self.model.optimizer.learning_rate.assign(

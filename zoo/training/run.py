@@ -12,7 +12,9 @@ import importlib
 import shlex
 import shutil
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from zoo.registry import build, model_card, task_of
 from zoo.training.config import RecipeConfig, parse_config
@@ -56,28 +58,41 @@ def run(config: RecipeConfig) -> dict:
     import_tensorflow()  # first here, with its start-up lines held back
     import keras
 
+    from zoo.training.multiworker import is_chief
     from zoo.training.runtime import choose_strategy, precision_policy
 
     config.validate()
-    if not config.resume:
+    strategy = choose_strategy(config.distribute)  # first: a multi-worker one must precede ops
+    if not config.resume and is_chief(strategy):
         shutil.rmtree(config.run_path / "backup", ignore_errors=True)
     keras.utils.set_random_seed(config.seed)
-
-    strategy = choose_strategy(config.distribute)
     with precision_policy(config.precision) as policy:
         return _train(config, strategy, policy)
 
 
 def _train(config: RecipeConfig, strategy, policy: str) -> dict:
     """Build, fit, evaluate and export under the run's strategy and dtype policy."""
+    from zoo.training.multiworker import is_chief, worker_name
+
+    task = task_of(config.model)
+    # Only the chief writes the run and the export; other workers write to a scratch folder.
+    chief = is_chief(strategy)
+    run_dir = (config.run_path if chief else
+               Path(tempfile.mkdtemp(prefix=f"zoo-{worker_name(strategy)}-")))
+    try:
+        return _fit_evaluate_export(config, task, strategy, policy, run_dir, chief)
+    finally:
+        if not chief:
+            shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _fit_evaluate_export(config, task, strategy, policy, run_dir, chief) -> dict:
     import keras
 
     from zoo.export import export_model, portable_twin
     from zoo.training.callbacks import AtomicBackupAndRestore, callbacks
     from zoo.training.runtime import hardware
 
-    task = task_of(config.model)
-    run_dir = config.run_path
     data = task.load_data(config)
     # Seeded again after the data: preparing a dataset the first time draws random numbers,
     # and the first run should train as every later one does.
@@ -86,14 +101,16 @@ def _train(config: RecipeConfig, strategy, policy: str) -> dict:
     with strategy.scope():
         model = build(config.model, **settings)
     run_dir.mkdir(parents=True, exist_ok=True)  # only once the data and the model are good
-    config.mark_latest()
+    if chief:
+        config.mark_latest()
     task.before_fit(model, data)
 
     train, validation, steps = data.train, data.validation, None
     if config.max_steps:  # an epoch becomes max_steps batches of a repeating stream
         train, validation = train.repeat(), validation.take(config.max_steps)
         steps = config.max_steps
-    fit_callbacks = callbacks(config, *task.monitor, ema=_averages(model))
+    fit_callbacks = callbacks(config, *task.monitor, ema=_averages(model), run_dir=run_dir,
+                              chief=chief)
     backup = next(c for c in fit_callbacks if isinstance(c, AtomicBackupAndRestore))
     started = time.perf_counter()
     history = model.fit(train, validation_data=validation, epochs=config.epochs,
@@ -124,11 +141,12 @@ def _train(config: RecipeConfig, strategy, policy: str) -> dict:
         "examples_per_second": examples / wall if wall else None,
         "hardware": hardware(),
         "precision": policy,
+        "replicas": strategy.num_replicas_in_sync,  # workers x devices each
     }
     write_reports(run_dir, config, metrics)
     print("test: " + ", ".join(f"{k}={v:.4f}" for k, v in test_metrics.items()), flush=True)
 
-    if config.export:
+    if config.export and chief:
         path = export_model(twin, name=config.model, settings=settings,
                             vectorizers=data.vectorizers, labels=data.labels,
                             config=recorded_config(config), metrics=metrics,

@@ -15,9 +15,12 @@ def choose_strategy(distribute: str):
 
     gpus = tf.config.list_physical_devices("GPU")
     if distribute == "multiworker":
+        from zoo.training.multiworker import patch_keras
+
         if "TF_CONFIG" not in os.environ:
             raise ValueError("distribute='multiworker' needs the TF_CONFIG environment variable")
-        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()  # before any other op runs
+        patch_keras()
     elif distribute == "mirrored" or (distribute == "auto" and len(gpus) > 1):
         strategy = tf.distribute.MirroredStrategy()
     else:
