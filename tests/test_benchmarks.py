@@ -102,3 +102,17 @@ def test_text_classification_benchmark_reports_its_figures(tmp_path, capsys):
     assert {"tiny_nbsvm_accuracy", "tiny_sentiment_lstm_accuracy",
             "tiny_topic_gru_minus_nbsvm_points", "tiny_topic_gru_train_seconds",
             "sentiment_lstm_min_minus_nbsvm_points"} <= set(names)
+
+
+def test_multiworker_benchmark_trains_one_and_two_workers(capfd):
+    from benchmarks import multiworker
+    from helpers import REPO
+
+    multiworker.main(["--quick", "--manual-dir", str(REPO / "data" / "tiny_shakespeare")])
+    lines = [line for line in capfd.readouterr().out.splitlines() if ": " in line]
+    figures = dict(line.split(": ", 1) for line in lines[-8:])
+    assert figures["two_workers_replicas"] == "2"
+    assert float(figures["ratio_two_over_one"]) > 0
+    # Ten steps from the same start: two workers and one are near, and both learn.
+    one, two = float(figures["one_worker_loss"]), float(figures["two_workers_loss"])
+    assert abs(one - two) < 0.1 and max(one, two) < 4.3  # uniform guessing: ln(67) = 4.2

@@ -184,11 +184,31 @@ def main(cls: type[RecipeConfig], argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         print("\nzoo train: interrupted", file=sys.stderr)
-        if config is not None:
-            flags = list(sys.argv[1:] if argv is None else argv)
-            again = shlex.join(["zoo", "train", config.model, *flags,
-                                *([] if "--resume" in flags else ["--resume"])])
-            print(f"Its last finished epoch is backed up in {config.run_path / 'backup'}; "
-                  f"continue from there with:\n  {again}", file=sys.stderr)
+        _how_to_resume(config, argv)
         return 130
+    except Exception as err:
+        if config is None or config.distribute != "multiworker" or not _lost_a_worker(err):
+            raise
+        print(f"zoo train: error: a worker of this multi-worker run stopped "
+              f"({type(err).__name__}); restart every worker with --resume", file=sys.stderr)
+        _how_to_resume(config, argv)
+        return 1
     return 0
+
+
+def _lost_a_worker(err) -> bool:
+    """Whether ``err`` is how a collective op fails when another worker has gone."""
+    import tensorflow as tf
+
+    return isinstance(err, (tf.errors.UnavailableError, tf.errors.AbortedError,
+                            tf.errors.CancelledError))
+
+
+def _how_to_resume(config, argv) -> None:
+    if config is None:
+        return
+    flags = list(sys.argv[1:] if argv is None else argv)
+    again = shlex.join(["zoo", "train", config.model, *flags,
+                        *([] if "--resume" in flags else ["--resume"])])
+    print(f"Its last finished epoch is backed up in {config.run_path / 'backup'}; "
+          f"continue from there with:\n  {again}", file=sys.stderr)
