@@ -124,3 +124,34 @@ def test_a_lost_worker_stops_the_run_and_every_worker_resumes_from_the_backup(
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["resumed_at_epoch"] == saved + 1 and metrics["epochs"] == [1, 2, 3, 4]
     assert (tmp_path / "exports" / "stacked_lstm" / "1" / "saved_model.pb").is_file()
+
+
+FIRST_BATCH = """
+import json, sys
+from zoo.training.runtime import choose_strategy
+strategy = choose_strategy("multiworker")
+from recipes.stacked_lstm import StackedLSTMRecipe
+from zoo.registry import task_of
+config = StackedLSTMRecipe(data_dir=sys.argv[1], batch_size=8, sequence_length=16)
+data = task_of("stacked_lstm").load_data(config)
+# As Keras's fit does: the dataset distributed by the strategy, each worker's part of a step.
+inputs, _ = next(iter(strategy.experimental_distribute_dataset(data.train)))
+local = strategy.experimental_local_results(inputs)[0].numpy()
+print(json.dumps({"shape": list(local.shape), "ids": local.tolist()}))
+"""
+
+
+def test_each_worker_reads_its_own_shard_and_half_the_global_batch(shakespeare_dirs, tmp_path):
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
+    workers = [subprocess.Popen(
+        [sys.executable, "-c", FIRST_BATCH, str(shakespeare_dirs[0])], cwd=REPO,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3",
+             "TF_CONFIG": json.dumps({"cluster": cluster,
+                                      "task": {"type": "worker", "index": index}})})
+        for index in range(2)]
+    outputs = [worker.communicate(timeout=120) for worker in workers]
+    assert [w.returncode for w in workers] == [0, 0], [err[-2000:] for _, err in outputs]
+    first, second = (json.loads(out.strip().splitlines()[-1]) for out, _ in outputs)
+    assert first["shape"] == second["shape"] == [4, 16]  # --batch-size 8 over two workers
+    assert first["ids"] != second["ids"]  # different examples
