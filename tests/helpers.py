@@ -1,6 +1,8 @@
 """What several test files share: the repository's root, the flags of a tiny language-model
-run, a callback that slows epochs down, and tiny untrained models of every kind with
-adapted vectorizers, exported once per session (``exports``, behind conftest's ``exported``).
+run, broken and foreign SavedModels, a callback that slows epochs down, and tiny untrained
+models of every kind with adapted vectorizers, exported once per session (``exports``,
+behind conftest's ``exported``). Realistic text for mocked tfds datasets is in
+``mock_datasets.py``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,26 @@ def tiny_lm_flags(data_dir, run_dir, *extra) -> list[str]:
     return ["train", "stacked_lstm", "--data-dir", str(data_dir), "--units", "16",
             "--embedding-dim", "8", "--sequence-length", "32", "--batch-size", "16",
             "--run-dir", str(run_dir), "--no-export", "--verbose", "0", *extra]
+
+
+def broken_copy(good, version_dir) -> Path:
+    """A copy of the export ``good`` at ``version_dir`` with its variables gone."""
+    import shutil
+
+    shutil.copytree(good, version_dir)
+    shutil.rmtree(Path(version_dir) / "variables")
+    return Path(version_dir)
+
+
+def foreign_saved_model(version_dir) -> Path:
+    """A valid SavedModel that is not a zoo export (no model card, no config)."""
+    import tensorflow as tf
+
+    module = tf.Module()
+    module.v = tf.Variable(1.0)
+    module.f = tf.function(lambda x: x * module.v, input_signature=[tf.TensorSpec([None])])
+    tf.saved_model.save(module, str(version_dir))
+    return Path(version_dir)
 
 
 def slow_epochs(seconds):

@@ -468,12 +468,8 @@ def test_serving_skips_broken_exports_says_why_and_serves_the_rest(exported, tmp
     made, good = exported["classifier"]
     root = tmp_path / "served"
     shutil.copytree(good, root / made.name / "1")
-    shutil.copytree(good, root / made.name / "2")
-    shutil.rmtree(root / made.name / "2" / "variables")
-    module = tf.Module()
-    module.v = tf.Variable(1.0)
-    module.f = tf.function(lambda x: x * module.v, input_signature=[tf.TensorSpec([None])])
-    tf.saved_model.save(module, str(root / "foreign" / "1"))
+    fx.broken_copy(good, root / made.name / "2")
+    fx.foreign_saved_model(root / "foreign" / "1")
     (root / "empty").mkdir()
 
     caplog.set_level("WARNING", logger="zoo.serve")

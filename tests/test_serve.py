@@ -50,16 +50,10 @@ def test_load_says_what_is_wrong(exported, tmp_path):
     (tmp_path / "empty" / ".1.partial").mkdir(parents=True)
     with pytest.raises(FileNotFoundError, match="no version"):
         serving.load(tmp_path / "empty")
-    broken = tmp_path / "broken" / "1"
-    shutil.copytree(exported["classifier"][1], broken)
-    shutil.rmtree(broken / "variables")
+    fx.broken_copy(exported["classifier"][1], tmp_path / "broken" / "1")
     with pytest.raises(FileNotFoundError, match="variables"):
         serving.load(tmp_path / "broken")
-    foreign = tmp_path / "foreign" / "1"
-    module = tf.Module()
-    module.v = tf.Variable(1.0)
-    module.f = tf.function(lambda x: x * module.v, input_signature=[tf.TensorSpec([None])])
-    tf.saved_model.save(module, str(foreign))
+    foreign = fx.foreign_saved_model(tmp_path / "foreign" / "1")
     with pytest.raises(ValueError, match="not a zoo export"):
         serving.load(foreign)
 
