@@ -1,5 +1,6 @@
-"""Training: a recipe's config and flags (``config``), where it computes (``runtime``), its
-callbacks (``callbacks``), its reports (``reports``) and the run itself (``run``).
+"""Training: a recipe's config and flags (``config``), where it computes (``runtime``, and
+``multiworker`` across machines), its callbacks (``callbacks``), its reports (``reports``)
+and the run itself (``run``).
 
 Importing this package does not import TensorFlow; a run does.
 """
