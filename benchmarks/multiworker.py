@@ -28,7 +28,8 @@ from pathlib import Path
 from benchmarks.common import print_machine, report
 
 
-def _free_ports(count: int) -> list[int]:
+def free_ports(count: int) -> list[int]:
+    """``count`` ports on 127.0.0.1 that were free a moment ago (one per worker)."""
     sockets = [socket.socket() for _ in range(count)]
     for s in sockets:
         s.bind(("127.0.0.1", 0))
@@ -46,7 +47,7 @@ def _train(flags: list[str], run_dir: Path, workers: int) -> dict:
     if workers == 1:
         processes = [subprocess.Popen([*base, "--distribute", "none"], env=env)]
     else:
-        cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(workers)]}
+        cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(workers)]}
         processes = [subprocess.Popen([*base, "--distribute", "multiworker"], env={
             **env, "TF_CONFIG": json.dumps({"cluster": cluster,
                                             "task": {"type": "worker", "index": i}})})

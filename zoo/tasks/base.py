@@ -36,8 +36,12 @@ class Task:
                 raise ValueError(f"{name}={getattr(config, name)!r} is not accepted; expected "
                                  f"one of {', '.join(map(repr, choices))}")
         if config.labels is not None:
-            raise ValueError(f"labels={config.labels!r} declares the classes of a text "
-                             f"classifier; {config.model!r} is a {self.name} model")
+            self.check_labels(config)
+
+    def check_labels(self, config) -> None:
+        """A recipe's ``labels`` setting (only text classifiers take one)."""
+        raise ValueError(f"labels={config.labels!r} declares the classes of a text "
+                         f"classifier; {config.model!r} is a {self.name} model")
 
     def load_data(self, config):
         """The recipe's ``zoo.data.TaskData``: splits, vectorizers, labels."""

@@ -15,17 +15,11 @@ class TextClassification(Task):
         "ngram_l2": "L2 penalty on the linear part's weights (logistic regression's)",
     }
 
-    def check_config(self, config) -> None:
-        labels, config.labels = config.labels, None  # the base check refuses any labels
-        try:
-            super().check_config(config)
-        finally:
-            config.labels = labels
-        if labels is not None:
-            if config.train_file is None:
-                raise ValueError(f"labels={labels!r} declares the classes of a train_file; "
-                                 f"a tfds dataset names its own classes")
-            config.label_names()
+    def check_labels(self, config) -> None:
+        if config.train_file is None:
+            raise ValueError(f"labels={config.labels!r} declares the classes of a train_file; "
+                             f"a tfds dataset names its own classes")
+        config.label_names()
 
     def load_data(self, config):
         from zoo.tasks.text_classification.data import classification_data
