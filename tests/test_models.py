@@ -292,6 +292,35 @@ def test_classifier_without_the_wide_part_has_only_the_recurrent_path():
         zoo.build("sentiment_lstm", embedding_dropout=1.0)
 
 
+def test_classifier_parts_vote_together_and_train_apart():
+    import tensorflow as tf
+
+    from zoo.tasks.text_classification.layers import PartsVote
+
+    rng = np.random.default_rng(0)
+    first, second = (rng.normal(size=(200, 3)).astype("float32") for _ in range(2))
+    log_first, log_second = (tf.nn.log_softmax(x).numpy() for x in (first, second))
+    vote = PartsVote(seed=1)
+    # Inference: both parts' log-probabilities, averaged.
+    np.testing.assert_allclose(vote([first, second]).numpy(), (log_first + log_second) / 2,
+                               rtol=1e-5, atol=1e-6)
+    # Training: each text answers with one part alone, so that part's loss is its own.
+    out = vote([first, second], training=True).numpy()
+    from_first = np.isclose(out, log_first, atol=1e-6).all(axis=1)
+    from_second = np.isclose(out, log_second, atol=1e-6).all(axis=1)
+    assert (from_first | from_second).all()
+    assert 60 < from_first.sum() < 140  # about half each
+    # The recurrent part's gradient does not vanish where the linear part is already sure.
+    sure = tf.Variable(np.where(np.arange(3) == 0, 30.0, -30.0)[None].repeat(200, 0),
+                       dtype=tf.float32)
+    unsure = tf.Variable(np.zeros((200, 3), "float32"))
+    with tf.GradientTape(persistent=True) as tape:
+        voted = -tf.reduce_sum(vote([unsure, sure], training=True)[:, 0])
+        summed = -tf.reduce_sum(tf.nn.log_softmax(unsure + sure)[:, 0])
+    assert np.abs(tape.gradient(voted, unsure).numpy()).sum() > 50  # 4/3 a row, half the rows
+    assert np.abs(tape.gradient(summed, unsure).numpy()).sum() < 1e-6
+
+
 def test_classifier_wide_part_scales_features_by_naive_bayes_ratios():
     import tensorflow as tf
 

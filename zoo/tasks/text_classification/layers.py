@@ -107,3 +107,32 @@ class BagOfNgrams(keras.layers.Layer):
         return {**super().get_config(), "vocab_size": self.vocab_size,
                 "buckets": self.buckets, "num_classes": self.num_classes,
                 "scale": self.scale, "l2": self.l2}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class PartsVote(keras.layers.Layer):
+    """Two parts' class scores -> one answer; each part trains as a classifier of its own.
+
+    At inference, the mean of both parts' log-probabilities (a geometric-mean
+    ensemble). While training, each text's answer comes from one part, chosen at random,
+    so each part's loss is its own: with summed scores, the linear part, which memorises
+    a small training set within an epoch, leaves the recurrent part next to no gradient.
+    """
+
+    def __init__(self, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs, training=False):
+        first, second = (ops.log_softmax(ops.cast(x, "float32"), axis=-1) for x in inputs)
+        if not training:
+            return (first + second) / 2
+        pick_first = keras.random.uniform(ops.shape(first)[:1], seed=self.seed_generator) < 0.5
+        return ops.where(pick_first[:, None], first, second)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return {**super().get_config(), "seed": self.seed}
