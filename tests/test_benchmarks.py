@@ -18,6 +18,60 @@ def test_kneser_ney_bigram_is_a_distribution_for_every_history():
     assert probs[0, seen].min() > probs[0, ~seen].max()  # seen bigrams outrank unseen ones
 
 
+def test_kneser_ney_trigram_is_a_distribution_for_every_history():
+    from benchmarks.lm_anchors import kneser_ney_trigram
+
+    rng = np.random.default_rng(0)
+    words = rng.integers(0, 6, size=300)
+    train = (np.concatenate([[-1], words[:-2]]), words[:-1], words[1:])
+    probability = kneser_ney_trigram(train, vocab_size=8)  # ids 6 and 7 never seen
+    for history in [(words[0], words[1]), (-1, words[0]), (7, 6), (6, words[3])]:
+        row = np.array([probability(*history, w) for w in range(8)])
+        np.testing.assert_allclose(row.sum(), 1.0, rtol=1e-9)
+        assert (row > 0).all()
+    seen = {(a, b, c) for a, b, c in zip(*map(list, train)) if a >= 0}
+    a, b, c = next(iter(seen))
+    unseen = next(w for w in range(8) if (a, b, w) not in seen)
+    assert probability(a, b, c) > probability(a, b, unseen)
+
+
+def test_nanogpt_split_and_blocks():
+    from benchmarks.lm_anchors import blocks, nanogpt_split
+
+    text = "".join(chr(97 + i % 26) for i in range(1000))
+    train, validation = nanogpt_split(text)
+    assert (len(train), len(validation)) == (900, 100) and train + validation == text
+    pieces = blocks(validation, size=16)
+    assert [len(p) for p in pieces] == [17] * 6  # 16 predictions each, the last 4 left out
+    assert all(p[-1] == q[0] for p, q in zip(pieces, pieces[1:]))  # each target once
+
+
+def test_lm_anchors_benchmark_reports_both_protocols_and_baselines(shakespeare_dirs,
+                                                                   tmp_path, capsys):
+    import zoo
+    from benchmarks import lm_anchors
+
+    data_dir, manual_dir = shakespeare_dirs
+    tiny = dict(data_dir=str(data_dir), units=16, embedding_dim=8, sequence_length=32,
+                batch_size=16, epochs=1, max_steps=3, verbose=0,
+                export_dir=str(tmp_path / "exports"))
+    char = zoo.train("stacked_lstm", **tiny, run_dir=str(tmp_path / "char"))["export"]
+    word = zoo.train("next_word_rnn", **tiny, vocab_size=300,
+                     run_dir=str(tmp_path / "word"))["export"]
+    lm_anchors.main(["--manual-dir", str(manual_dir), "--data-dir", str(data_dir), "--quick",
+                     "--stacked-lstm", char, "--next-word-rnn", word])
+    out = capsys.readouterr().out
+    figures = dict(line.split(": ") for line in out.rstrip().split("\n\n")[-1].splitlines())
+    carried = float(figures["stacked_lstm_nanogpt_split_carried_loss"])
+    block = float(figures["stacked_lstm_nanogpt_split_block_loss"])
+    assert 0 < carried < 2 * np.log(70) and 0 < block < 2 * np.log(70)
+    assert figures["nanogpt_split_blocks"] == str(5000 // 256)
+    trigram = float(figures["kneser_ney_trigram_perplexity"])
+    bigram = float(figures["kneser_ney_bigram_perplexity"])
+    assert 1 < trigram < 300 and 1 < bigram < 300
+    assert "| nanoGPT's (last 10%), blocks of 256 from zero |" in out
+
+
 def test_generation_benchmark_reports_its_figures(capsys):
     """Its three decoders must write the same text before it times them."""
     generation.main(["--quick"])
