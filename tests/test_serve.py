@@ -185,7 +185,30 @@ def test_cli_serve_passes_its_settings(monkeypatch, tmp_path):
     assert main(["serve", str(tmp_path), "--port", "9000", "--poll-seconds", "0.5",
                  "--max-body-bytes", "100"]) == 0
     assert seen == {"root": str(tmp_path), "host": "127.0.0.1", "port": 9000,
-                    "poll_seconds": 0.5, "max_body_bytes": 100}
+                    "poll_seconds": 0.5, "max_body_bytes": 100, "version_policy": "latest"}
+    assert main(["serve", str(tmp_path), "--model-version-policy", "all"]) == 0
+    assert seen["version_policy"] == "all"
+
+
+def test_version_policy_serves_the_latest_version_that_loads_or_all(exported, tmp_path):
+    made, good = exported["classifier"]
+    for version in (1, 2):
+        shutil.copytree(good, tmp_path / made.name / str(version))
+    fx.broken_copy(good, tmp_path / made.name / "3")
+    latest = serving.ModelStore(tmp_path)
+    latest.refresh()
+    assert latest.get(made.name).version == 2  # 3 does not load: the next one down serves
+    with pytest.raises(LookupError, match="no servable version 1.*served: 2; version policy "
+                                          "latest"):
+        latest.get(made.name, "1")
+    states = {s["version"]: s["state"]
+              for s in latest.status(made.name)["model_version_status"]}
+    assert states == {"3": "END", "2": "AVAILABLE"}
+    every = serving.ModelStore(tmp_path, version_policy="all")
+    every.refresh()
+    assert [every.get(made.name, v).version for v in ("1", "2")] == [1, 2]
+    with pytest.raises(ValueError, match="version_policy='newest'; expected one of latest, all"):
+        serving.ModelStore(tmp_path, version_policy="newest")
 
 
 # ---------------------------------------------------------------- the REST server
@@ -193,12 +216,13 @@ def test_cli_serve_passes_its_settings(monkeypatch, tmp_path):
 
 @pytest.fixture(scope="module")
 def served(exported, tmp_path_factory):
-    """A live server on 127.0.0.1 over copies of three exports; yields (client, root)."""
+    """A live server on 127.0.0.1 over copies of three exports, every version served;
+    yields (client, root)."""
     root = tmp_path_factory.mktemp("served")
     for kind in ("classifier", "word_lm", "chatbot"):
         made, path = exported[kind]
         shutil.copytree(path, root / made.name / "1")
-    app = serving.make_app(root, poll_seconds=0.2, max_body_bytes=MAX_BODY)
+    app = serving.make_app(root, poll_seconds=0.2, max_body_bytes=MAX_BODY, version_policy="all")
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -240,6 +264,35 @@ def test_predict_with_instances_and_inputs(served):
     assert beam.json() == {"outputs": reply.json()["predictions"]}
 
 
+def test_b64_inputs_bytes_outputs_and_float32_numbers_as_tf_serving_writes_them(served):
+    import base64
+
+    import numpy as np
+
+    client, _ = served
+    text = "a great story"
+    encoded = {"b64": base64.b64encode(text.encode()).decode()}
+    plain = predict(client, "sentiment_lstm", {"instances": [text]}).json()
+    assert predict(client, "sentiment_lstm", {"instances": [encoded]}).json() == plain
+    assert predict(client, "sentiment_lstm", {"instances": [{"text": encoded}]}).json() == plain
+    columns = predict(client, "sentiment_lstm", {"inputs": {"text": [encoded]}}).json()
+    assert columns["outputs"]["label"] == [plain["predictions"][0]["label"]]
+    for bad, message in [({"b64": "not base64!"}, "not valid base64"),
+                         ({"b64": 5}, '"b64"'), ({"b64": "YQ==", "x": 1}, '"b64"')]:
+        answer = predict(client, "sentiment_lstm", {"inputs": {"text": [bad]}})
+        assert answer.status_code == 400 and message in answer.json()["error"], answer.text
+    # float32 values printed as float32, the shortest decimal that reads back the same.
+    for p in plain["predictions"][0]["probabilities"]:
+        assert repr(p) == str(np.float32(p))
+    from zoo.serving.rest import format_response
+
+    out = format_response(
+        {"audio_bytes": np.array([b"\x00\xff", b"ok"], dtype=object),
+         "score": np.array([0.9, 0.1], np.float32)}, rows=True)
+    assert out == {"predictions": [{"audio_bytes": {"b64": "AP8="}, "score": 0.9},
+                                   {"audio_bytes": {"b64": "b2s="}, "score": 0.1}]}
+
+
 def test_scalar_inputs_take_defaults_and_must_agree(served):
     client, _ = served
     body = {"signature_name": "generate",
@@ -269,9 +322,13 @@ def test_status_and_metadata(served):
     meta = client.get("/v1/models/next_word_rnn/metadata").json()
     assert meta["model_spec"] == {"name": "next_word_rnn", "signature_name": "", "version": "1"}
     defs = meta["metadata"]["signature_def"]["signature_def"]
-    assert set(defs) == {"serving_default", "next_words", "generate", "log_likelihood"}
+    assert set(defs) == {"serving_default", "next_words", "generate", "log_likelihood",
+                         "__saved_model_init_op"}
     assert defs["generate"]["inputs"]["prompt"]["dtype"] == "DT_STRING"
     assert defs["generate"]["method_name"] == "tensorflow/serving/predict"
+    # As TF Serving prints it: fields at their defaults too, and the init op's entry.
+    prompt = defs["generate"]["inputs"]["prompt"]["tensor_shape"]
+    assert prompt["unknown_rank"] is False and prompt["dim"] == [{"size": "-1", "name": ""}]
     assert client.get("/v1/models/chatbot/versions/1/metadata").status_code == 200
 
 

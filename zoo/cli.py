@@ -104,7 +104,7 @@ def _cmd_serve(args) -> int:
     from zoo.serving import serve
 
     serve(args.path, host=args.host, port=args.port, poll_seconds=args.poll_seconds,
-          max_body_bytes=args.max_body_bytes)
+          max_body_bytes=args.max_body_bytes, version_policy=args.model_version_policy)
     return 0
 
 
@@ -178,6 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds between looks for new versions (default: 2.0)")
     p.add_argument("--max-body-bytes", type=int, default=10 * 2**20,
                    help="larger request bodies are refused with 413 (default: 10 MiB)")
+    p.add_argument("--model-version-policy", choices=("latest", "all"), default="latest",
+                   help="serve each model's latest version that loads, or all of them "
+                        "(default: latest, as TF Serving)")
     p.set_defaults(func=_cmd_serve)
     return parser
 

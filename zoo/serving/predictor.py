@@ -61,7 +61,8 @@ class Predictor:
         return self._signature(signature).structured_input_signature[1]
 
     def run(self, signature: str, inputs: dict) -> dict:
-        """Call a signature with plain Python values; returns numpy arrays (strings as ``str``).
+        """Call a signature with plain Python values; returns numpy arrays (strings as ``str``,
+        but as ``bytes`` in outputs whose names end in ``_bytes``).
 
         Missing scalar inputs take the export's defaults. Wrong names, types, shapes
         and values rejected by the graph's own checks raise ``ValueError``.
@@ -83,7 +84,9 @@ class Predictor:
             outputs = self._signature(signature)(**tensors)
         except tf.errors.InvalidArgumentError as err:
             raise ValueError(_graph_error(err)) from None
-        return {name: _to_numpy(value) for name, value in outputs.items()}
+        # Outputs named "*_bytes" hold binary strings (TF Serving's convention): kept as bytes.
+        return {name: value.numpy() if name.endswith("_bytes") else _to_numpy(value)
+                for name, value in outputs.items()}
 
     def predict(self, texts) -> dict:
         """``serving_default`` on a batch of texts (or one text, as a batch of one)."""
@@ -125,16 +128,17 @@ class Predictor:
 
     @functools.cached_property
     def signature_defs(self) -> dict:
-        """Signature definitions as TF Serving's metadata endpoint spells them."""
+        """Signature definitions as TF Serving's metadata endpoint prints them: proto field
+        names, fields at their defaults too (``unknown_rank``, each dim's ``name``), and the
+        ``__saved_model_init_op`` entry."""
         from google.protobuf import json_format
         from tensorflow.core.protobuf import saved_model_pb2
 
         saved = saved_model_pb2.SavedModel()
         saved.ParseFromString((self.path / "saved_model.pb").read_bytes())
-        defs = json_format.MessageToDict(saved.meta_graphs[0],
-                                         preserving_proto_field_name=True)["signature_def"]
-        defs.pop("__saved_model_init_op", None)
-        return defs
+        return {name: json_format.MessageToDict(signature, preserving_proto_field_name=True,
+                                                always_print_fields_with_no_presence=True)
+                for name, signature in saved.meta_graphs[0].signature_def.items()}
 
     def _signature(self, name: str):
         if not isinstance(name, str) or name not in self.signatures:
@@ -192,8 +196,10 @@ def _to_tensor(name: str, value, spec):
     for i, v in enumerate(values):
         where = f"{name!r}" + (f" item {i}" if spec.shape.rank == 1 else "")
         if spec.dtype == tf.string:
+            if isinstance(v, dict):  # TF Serving's binary form: {"b64": "<base64>"}
+                v = _from_b64(where, v)
             if not isinstance(v, (str, bytes)):
-                raise ValueError(f"{where} must be a string; got {_kind(v)}")
+                raise ValueError(f"{where} must be a string or {{\"b64\": ...}}; got {_kind(v)}")
             try:
                 values[i] = v.encode("utf-8") if isinstance(v, str) else v
             except UnicodeEncodeError:
@@ -206,6 +212,20 @@ def _to_tensor(name: str, value, spec):
         elif isinstance(v, bool) or not isinstance(v, (int, float)):
             raise ValueError(f"{where} must be a number; got {_kind(v)}")
     return tf.constant(values if spec.shape.rank == 1 else values[0], dtype=spec.dtype)
+
+
+def _from_b64(where: str, value: dict) -> bytes:
+    """The bytes of TF Serving's ``{"b64": "<base64>"}`` form, or ``ValueError`` saying why not."""
+    import base64
+    import binascii
+
+    if set(value) != {"b64"} or not isinstance(value["b64"], str):
+        raise ValueError(f'{where} must be a string or {{"b64": "<base64 string>"}}; got an '
+                         f"object with {sorted(value)}")
+    try:
+        return base64.b64decode(value["b64"], validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(f"{where}: the b64 value is not valid base64") from None
 
 
 def _kind(value) -> str:

@@ -2,7 +2,8 @@
 
 ``zoo serve saved_models/`` answers TF Serving's REST API for every model under the
 directory (``POST /v1/models/<name>[/versions/<v>]:predict``, ``GET /v1/models/<name>``,
-``GET /v1/models/<name>[/versions/<v>]/metadata``), so a TF Serving client works unchanged.
+``GET /v1/models/<name>[/versions/<v>]/metadata``), so a TF Serving client works unchanged;
+string inputs may come as TF Serving's ``{"b64": "..."}``.
 It picks up versions exported while it runs, skips broken ones, and answers bad requests
 with 4xx ``{"error": "..."}``. Beyond TF Serving, scalar inputs (``k``, ``max_length``,
 ``temperature``, ``seed``, ``beam_width``) may be left out, taking the defaults recorded in
@@ -63,7 +64,7 @@ def _columns(instances, specs, batched) -> dict:
         raise ValueError('"instances" must be a non-empty list')
     columns, scalars = {name: [] for name in batched}, {}
     for i, row in enumerate(instances):
-        if not isinstance(row, dict):
+        if not isinstance(row, dict) or set(row) == {"b64"}:  # a bare value, maybe base64
             if len(batched) != 1:
                 raise ValueError(f"instance {i} must be an object with {sorted(specs)}")
             row = {batched[0]: row}
@@ -83,8 +84,10 @@ def _columns(instances, specs, batched) -> dict:
 
 
 def format_response(outputs: dict, rows: bool) -> dict:
-    """Outputs -> ``{"predictions": [row, ...]}`` or ``{"outputs": ...}``, as TF Serving does."""
-    plain = {name: value.tolist() for name, value in outputs.items()}
+    """Outputs -> ``{"predictions": [row, ...]}`` or ``{"outputs": ...}``, as TF Serving does:
+    float32 values printed as float32 (``0.9``, not ``0.8999999761581421``), and strings of
+    outputs whose names end in ``_bytes`` as ``{"b64": "<base64>"}``."""
+    plain = {name: _plain(name, value) for name, value in outputs.items()}
     if not rows:
         return {"outputs": next(iter(plain.values())) if len(plain) == 1 else plain}
     if len(plain) == 1:
@@ -93,19 +96,36 @@ def format_response(outputs: dict, rows: bool) -> dict:
     return {"predictions": [dict(zip(names, row)) for row in zip(*plain.values())]}
 
 
+def _plain(name: str, value):
+    """One output as JSON-ready lists (see ``format_response``)."""
+    import base64
+
+    import numpy as np
+
+    if name.endswith("_bytes") and value.dtype == object:
+        encode = np.vectorize(lambda raw: {"b64": base64.b64encode(raw).decode("ascii")},
+                              otypes=[object])
+        return encode(value).tolist() if value.size else value.tolist()
+    if value.dtype == np.float32:  # the shortest decimal that reads back as the same float32
+        shortest = [float(str(x)) for x in value.ravel()]  # str of an np.float32, not a float
+        return np.array(shortest, dtype=object).reshape(value.shape).tolist()
+    return value.tolist()
+
+
 _ROUTE = re.compile(r"(?P<name>[^/:]+)(?:/versions/(?P<version>[0-9]+))?"
                     r"(?P<verb>/metadata|:[A-Za-z]+)?")
 
 
 def make_app(root="saved_models", *, poll_seconds: float = 2.0,
-             max_body_bytes: int = MAX_BODY_BYTES):
-    """The FastAPI app serving every export under ``root`` with TF Serving's REST API."""
+             max_body_bytes: int = MAX_BODY_BYTES, version_policy: str = "latest"):
+    """The FastAPI app serving the exports under ``root`` with TF Serving's REST API
+    (each model's latest version, or with ``version_policy="all"`` every version)."""
     from fastapi import FastAPI
     from fastapi.responses import JSONResponse
     from starlette.concurrency import run_in_threadpool
     from starlette.exceptions import HTTPException
 
-    store = ModelStore(root)
+    store = ModelStore(root, version_policy)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -168,10 +188,11 @@ def make_app(root="saved_models", *, poll_seconds: float = 2.0,
 
 
 def serve(root="saved_models", *, host: str = "127.0.0.1", port: int = 8501,
-          poll_seconds: float = 2.0, max_body_bytes: int = MAX_BODY_BYTES):
+          poll_seconds: float = 2.0, max_body_bytes: int = MAX_BODY_BYTES,
+          version_policy: str = "latest"):
     """Run the REST server until interrupted."""
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:%(name)s: %(message)s")
-    uvicorn.run(make_app(root, poll_seconds=poll_seconds, max_body_bytes=max_body_bytes),
-                host=host, port=port)
+    uvicorn.run(make_app(root, poll_seconds=poll_seconds, max_body_bytes=max_body_bytes,
+                         version_policy=version_policy), host=host, port=port)

@@ -13,19 +13,29 @@ log = logging.getLogger("zoo.serve")
 
 
 
+VERSION_POLICIES = ("latest", "all")
+
+
 class ModelStore:
-    """Every servable version under a directory, kept current by ``refresh``.
+    """The servable versions under a directory, kept current by ``refresh``.
 
     ``root`` holds model directories (``root/<name>/<version>/``) or is one itself.
-    A version that fails to load is logged and skipped, and tried again only when one of
-    its files changes; a model directory without versions is logged once and skipped;
-    dot-prefixed directories (exports in progress) are never looked at.
+    ``version_policy`` is TF Serving's: ``"latest"`` serves each model's highest version
+    that loads, ``"all"`` every one that loads. A version that fails to load is logged
+    and skipped (under ``"latest"`` the next lower one is served instead), and tried
+    again only when one of its files changes; a model directory without versions is
+    logged once and skipped; dot-prefixed directories (exports in progress) are never
+    looked at.
     """
 
-    def __init__(self, root):
+    def __init__(self, root, version_policy: str = "latest"):
         self.root = Path(root)
         if not self.root.is_dir():
             raise FileNotFoundError(f"{self.root} is not a directory")
+        if version_policy not in VERSION_POLICIES:
+            raise ValueError(f"version_policy={version_policy!r}; expected one of "
+                             f"{', '.join(VERSION_POLICIES)}")
+        self.version_policy = version_policy
         self._models: dict[str, dict[int, Predictor]] = {}
         self._broken: dict[tuple[str, int], tuple[list, str]] = {}
         self._empty: set[str] = set()  # model directories without versions, logged once
@@ -43,7 +53,9 @@ class ModelStore:
                     if name not in self._empty:
                         log.warning("skipping %s: no version directories (1/, 2/, ...)",
                                     model_dir)
-                for version in found:
+                for version in sorted(found, reverse=True):
+                    if self.version_policy == "latest" and name in models:
+                        break  # a higher version is served
                     path = model_dir / str(version)
                     if version in loaded:
                         models.setdefault(name, {})[version] = loaded[version]
@@ -79,8 +91,9 @@ class ModelStore:
         if version is None:
             return loaded[max(loaded)]
         if int(version) not in loaded:
-            raise LookupError(f"model {name!r} has no servable version {version} "
-                              f"(versions: {', '.join(map(str, sorted(loaded)))})")
+            raise LookupError(f"model {name!r} has no servable version {version} (served: "
+                              f"{', '.join(map(str, sorted(loaded)))}; version policy "
+                              f"{self.version_policy})")
         return loaded[int(version)]
 
     def status(self, name: str, version: str | None = None) -> dict:
