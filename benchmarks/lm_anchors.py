@@ -31,7 +31,6 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.bigram_baseline import kneser_ney_bigram, pairs
 from benchmarks.common import print_machine, report
 
 NANOGPT_VAL_LOSS = 1.4697  # nanoGPT README, shakespeare_char, 6 layers, block 256
@@ -65,6 +64,25 @@ def char_losses(predictor, text: str, batch: int = 64) -> dict:
             "block_count": len(pieces)}
 
 
+def kneser_ney_bigram(prev, nxt, vocab_size: int, discount: float = DISCOUNT) -> np.ndarray:
+    """P(next | prev) as a dense (vocab, vocab) matrix, interpolated Kneser-Ney.
+
+    P(w | v) = max(c(v, w) - d, 0) / c(v) + d * N1+(v, .) / c(v) * P_cont(w), where
+    P_cont(w) counts the distinct words w follows (mixed with a uniform floor so no
+    word has zero probability); unseen histories fall back to P_cont.
+    """
+    counts = np.zeros((vocab_size, vocab_size))
+    np.add.at(counts, (prev, nxt), 1)
+    seen = counts > 0
+    continuation = (seen.sum(axis=0) + 1.0) / (seen.sum() + vocab_size)
+    history = counts.sum(axis=1, keepdims=True)
+    followers = seen.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        probs = (np.maximum(counts - discount, 0) + discount * followers * continuation) / history
+    probs[history[:, 0] == 0] = continuation
+    return probs
+
+
 def triples(dataset):
     """(history-2, history-1, next) ids of every position of a windowed split; -1 where a
     window's first word has one word of history."""
@@ -91,9 +109,8 @@ def kneser_ney_trigram(train, vocab_size: int, discount: float = DISCOUNT):
     history = collections.Counter()
     history_types = collections.Counter()
     continuation = collections.Counter()  # N1+(. v w)
-    for a, b, c in trigram:
-        continuation[b, c] += 1
     for (a, b, c), count in trigram.items():
+        continuation[b, c] += 1
         history[a, b] += count
         history_types[a, b] += 1
     middle = collections.Counter()        # N1+(. v .)
@@ -133,10 +150,10 @@ def word_baselines(predictor, manual_dir, data_dir) -> dict:
                                sequence_length=config["sequence_length"], batch_size=256,
                                data_dir=data_dir, manual_dir=manual_dir)
     vocab_size = data.vectorizers["text"].vocabulary_size()
-    prev, nxt = pairs(data.test)
-    bigram = kneser_ney_bigram(*pairs(data.train), vocab_size, DISCOUNT)
-    probability = kneser_ney_trigram(triples(data.train), vocab_size)
-    test = triples(data.test)
+    train, test = triples(data.train), triples(data.test)  # one read: train windows move
+    bigram = kneser_ney_bigram(*train[1:], vocab_size)
+    probability = kneser_ney_trigram(train, vocab_size)
+    _, prev, nxt = test
     trigram_nll = -np.mean([math.log(probability(a, b, c)) for a, b, c in zip(*map(list, test))])
     return {"test_words": len(nxt),
             "bigram_perplexity": math.exp(-np.mean(np.log(bigram[prev, nxt]))),

@@ -3,7 +3,7 @@
 import numpy as np
 
 from benchmarks import generation
-from benchmarks.bigram_baseline import kneser_ney_bigram
+from benchmarks.lm_anchors import kneser_ney_bigram
 
 
 def test_kneser_ney_bigram_is_a_distribution_for_every_history():

@@ -103,13 +103,12 @@ def _plain(name: str, value):
     import numpy as np
 
     if name.endswith("_bytes") and value.dtype == object:
-        encode = np.vectorize(lambda raw: {"b64": base64.b64encode(raw).decode("ascii")},
-                              otypes=[object])
-        return encode(value).tolist() if value.size else value.tolist()
-    if value.dtype == np.float32:  # the shortest decimal that reads back as the same float32
-        shortest = [float(str(x)) for x in value.ravel()]  # str of an np.float32, not a float
-        return np.array(shortest, dtype=object).reshape(value.shape).tolist()
-    return value.tolist()
+        items = [{"b64": base64.b64encode(raw).decode("ascii")} for raw in value.ravel()]
+    elif value.dtype == np.float32:  # the shortest decimal that reads back as the same float32
+        items = [float(str(x)) for x in value.ravel()]  # str of an np.float32, not a float
+    else:
+        return value.tolist()
+    return np.array(items, dtype=object).reshape(value.shape).tolist()
 
 
 _ROUTE = re.compile(r"(?P<name>[^/:]+)(?:/versions/(?P<version>[0-9]+))?"
