@@ -1,4 +1,5 @@
-"""Load test: ``zoo serve`` under concurrent predict requests, valid and malformed.
+"""Load test: ``zoo serve`` under concurrent predict requests, valid and malformed,
+without and with server-side batching (``--enable-batching``).
 
 Starts ``zoo serve`` in a subprocess on 127.0.0.1 over a tiny untrained text
 classifier exported here (or over ``--model-dir``, a model directory of integer
@@ -17,10 +18,12 @@ over the size limit, the wrong HTTP method). It fails when
   fails; the allocator's warm-up does not, as a warm-up round precedes the run;
 - not every request was answered within ``--seconds`` (server start included).
 
-Latency percentiles are those of valid single-text requests, at the client.
+Latency percentiles are those of valid single-text requests, at the client. By default
+the same requests run twice, back to back: against a server without batching (the
+baseline) and one with it; ``batching_speedup`` is the ratio of their requests/s.
 
     python -m benchmarks.load_test                          # 2,000 requests, 32 clients
-    python -m benchmarks.load_test --requests 200 --clients 8
+    python -m benchmarks.load_test --requests 200 --clients 8 --batching on
 """
 
 from __future__ import annotations
@@ -83,16 +86,18 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def zoo_serve(model_dir: Path, log_path: Path, deadline: float):
-    """``zoo serve model_dir`` on a free loopback port; yields ``(base url, process)``."""
+def zoo_serve(model_dir: Path, log_path: Path, deadline: float, batching: bool = False):
+    """``zoo serve model_dir`` on a free loopback port (REST only); yields
+    ``(base url, process)``."""
     import httpx
 
     port = free_port()
     with open(log_path, "wb") as log:
         server = subprocess.Popen(
             [sys.executable, "-m", "zoo.cli", "serve", str(model_dir), "--host", "127.0.0.1",
-             "--port", str(port), "--poll-seconds", "60", "--max-body-bytes",
-             str(MAX_BODY_BYTES)],
+             "--port", str(port), "--grpc-port", "0", "--poll-seconds", "60",
+             "--max-body-bytes", str(MAX_BODY_BYTES)] + (["--enable-batching"] if batching
+                                                         else []),
             stdout=log, stderr=subprocess.STDOUT,
             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     url = f"http://127.0.0.1:{port}"
@@ -151,7 +156,7 @@ def plan(requests: int, seed: int) -> tuple[list[dict], dict]:
         ("unknown_version", "/versions/999:predict", "POST", b'{"instances": ["x"]}', 404),
         ("too_large", ":predict", "POST",
          b'{"instances": ["' + b"y" * (MAX_BODY_BYTES + 1) + b'"]}', 413),
-        ("wrong_method", ":predict", "GET", b"", 405),
+        ("wrong_method", ":predict", "GET", b"", 400),
     ]
     out = []
     for i in range(requests):
@@ -241,7 +246,7 @@ def percentile(values, q):
 
 
 def run(requests: int = 2000, clients: int = 32, seconds: float = 300.0,
-        model_dir: Path | None = None, seed: int = 0) -> dict:
+        model_dir: Path | None = None, seed: int = 0, batching: bool = False) -> dict:
     """Run the load test; returns its figures, ``failures`` (a list of strings) among them."""
     import httpx
 
@@ -255,7 +260,7 @@ def run(requests: int = 2000, clients: int = 32, seconds: float = 300.0,
         todo, payloads = plan(requests, seed)
         expected = expected_answers(model_dir, payloads)
         warmup, _ = plan(2 * clients, seed + 1)
-        with zoo_serve(model_dir, tmp / "serve.log", deadline) as (url, server):
+        with zoo_serve(model_dir, tmp / "serve.log", deadline, batching) as (url, server):
             base = f"{url}/v1/models/{model_dir.name}"
             local, opened = threading.local(), []
 
@@ -362,6 +367,8 @@ def main(argv=None) -> int:
     p.add_argument("--model-dir", type=Path, default=None,
                    help="serve this model directory (integer versions) instead of a tiny export")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batching", choices=("off", "on", "both"), default="both",
+                   help="serve without batching, with it, or both back to back (default)")
     args = p.parse_args(argv)
     if args.requests < 1 or args.clients < 1 or args.seconds <= 0:
         p.error("--requests and --clients must be >= 1 and --seconds > 0")
@@ -370,13 +377,23 @@ def main(argv=None) -> int:
           f"malformed share={MALFORMED_SHARE:.0%} model_dir={args.model_dir or 'tiny topic_gru'}")
     print(f"memory criterion: median VmRSS of the last quarter minus that of the first "
           f"<= max({RSS_GROWTH_LIMIT[0] // 2**20} MiB, {RSS_GROWTH_LIMIT[1]:.0%} of the first)")
-    figures = run(args.requests, args.clients, args.seconds, args.model_dir, args.seed)
-    failures = figures.pop("failures")
-    for failure in failures[:20]:
-        print(f"FAIL {failure}")
-    figures["result"] = "FAIL" if failures else "PASS"
-    report(figures)
-    return 1 if failures else 0
+    modes = {"off": [False], "on": [True], "both": [False, True]}[args.batching]
+    failed, speed = False, {}
+    for batching in modes:
+        print(f"\n--- batching {'on' if batching else 'off'}")
+        figures = run(args.requests, args.clients, args.seconds, args.model_dir, args.seed,
+                      batching)
+        failures = figures.pop("failures")
+        for failure in failures[:20]:
+            print(f"FAIL {failure}")
+        figures["result"] = "FAIL" if failures else "PASS"
+        failed |= bool(failures)
+        speed[batching] = figures["requests_per_second"]
+        report({f"{'batching' if batching else 'no_batching'}_{k}": v
+                for k, v in figures.items()})
+    if len(speed) == 2:
+        report({"batching_speedup": speed[True] / speed[False]})
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -21,7 +21,8 @@ tf = pytest.importorskip("tensorflow")
 BIN = Path(sys.executable).parent
 
 EXPECTED = {
-    "classifier": {"serving_default": ({"text"}, {"label", "class_id", "probabilities"})},
+    "classifier": {"serving_default": ({"text"}, {"label", "class_id", "probabilities"}),
+                   "classify": ({"inputs"}, {"classes", "scores"})},  # serialized tf.Examples
     "word_lm": {
         "serving_default": ({"text"}, {"tokens", "probabilities"}),
         "next_words": ({"text", "k"}, {"tokens", "probabilities"}),
@@ -103,9 +104,9 @@ def test_signatures_take_strings_and_name_their_outputs(loaded, kind):
     for name, (inputs, outputs) in EXPECTED[kind].items():
         specs = signatures[name].structured_input_signature[1]
         assert set(specs) == inputs, name
-        text = specs.get("text", specs.get("prompt"))
+        text = specs.get("text", specs.get("prompt", specs.get("inputs")))
         assert text.dtype == tf.string and text.shape.as_list() == [None]
-        scalars = [spec for key, spec in specs.items() if key not in ("text", "prompt")]
+        scalars = [spec for key, spec in specs.items() if key not in ("text", "prompt", "inputs")]
         assert all(spec.shape.rank == 0 for spec in scalars)
         assert set(signatures[name].structured_outputs) == outputs, name
 

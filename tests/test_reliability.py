@@ -503,10 +503,11 @@ def test_serving_skips_broken_exports_says_why_and_serves_the_rest(exported, tmp
 
 
 def test_the_server_under_concurrent_valid_and_malformed_requests(exported):
+    """With batching on: valid requests run merged, and each still gets its own answer."""
     from benchmarks import load_test
 
     figures = load_test.run(requests=200, clients=8, seconds=240,
-                            model_dir=exported["classifier"][1].parent)
+                            model_dir=exported["classifier"][1].parent, batching=True)
     assert figures["failures"] == []
     assert figures["answered"] == 200 and figures["status_5xx"] == 0
     assert figures["wrong_answers"] == 0 and figures["unexpected_status"] == 0

@@ -185,9 +185,15 @@ def test_cli_serve_passes_its_settings(monkeypatch, tmp_path):
     assert main(["serve", str(tmp_path), "--port", "9000", "--poll-seconds", "0.5",
                  "--max-body-bytes", "100"]) == 0
     assert seen == {"root": str(tmp_path), "host": "127.0.0.1", "port": 9000,
-                    "poll_seconds": 0.5, "max_body_bytes": 100, "version_policy": "latest"}
-    assert main(["serve", str(tmp_path), "--model-version-policy", "all"]) == 0
-    assert seen["version_policy"] == "all"
+                    "grpc_port": 8500, "poll_seconds": 0.5, "max_body_bytes": 100,
+                    "version_policy": "latest", "model_config_file": None, "batching": None}
+    assert main(["serve", str(tmp_path), "--model-version-policy", "all", "--grpc-port", "0",
+                 "--model-config-file", "models.config", "--enable-batching",
+                 "--max-batch-size", "8", "--batch-timeout-micros", "500"]) == 0
+    assert seen["version_policy"] == "all" and seen["grpc_port"] is None
+    assert seen["model_config_file"] == "models.config"
+    assert seen["batching"] == {"max_batch_size": 8, "timeout_seconds": 0.0005,
+                                "max_enqueued_batches": 64}
 
 
 def test_version_policy_serves_the_latest_version_that_loads_or_all(exported, tmp_path):
@@ -293,7 +299,7 @@ def test_b64_inputs_bytes_outputs_and_float32_numbers_as_tf_serving_writes_them(
                                    {"audio_bytes": {"b64": "b2s="}, "score": 0.1}]}
 
 
-def test_scalar_inputs_take_defaults_and_must_agree(served):
+def test_scalar_inputs_are_given_in_columns_as_tf_serving_needs(served):
     client, _ = served
     body = {"signature_name": "generate",
             "inputs": {"prompt": ["the cat"], "max_length": 3, "temperature": 0.5, "seed": 4}}
@@ -301,15 +307,20 @@ def test_scalar_inputs_take_defaults_and_must_agree(served):
     assert first.status_code == 200, first.text
     assert first.json() == predict(client, "next_word_rnn", body).json()
     assert len(first.json()["outputs"]["continuation"][0].split()) == 3
+    # TF Serving needs every input (these exports' signatures have no defaults) ...
+    missing = predict(client, "next_word_rnn", {"signature_name": "next_words",
+                                                "inputs": {"text": ["the cat"]}})
+    assert missing.status_code == 400
+    assert missing.json()["error"] == (
+        "input size does not match signature: 1!=2 len({text}) != len({k,text}). "
+        "Sent extra: {}. Missing but required: {k}.")
+    # ... and batches every input of the row format, so scalars go in columns.
     rows = predict(client, "next_word_rnn", {"signature_name": "generate", "instances": [
         {"prompt": "the cat", "max_length": 3, "temperature": 0.5, "seed": 4}]})
-    assert rows.json()["predictions"][0]["text"] == first.json()["outputs"]["text"][0]
-    defaults = predict(client, "next_word_rnn", {"signature_name": "next_words",
-                                                 "instances": ["the cat", "a dog"]})
-    assert [len(p["tokens"]) for p in defaults.json()["predictions"]] == [5, 5]
-    clash = predict(client, "next_word_rnn", {"signature_name": "next_words", "instances": [
-        {"text": "a", "k": 2}, {"text": "b", "k": 3}]})
-    assert clash.status_code == 400 and "same in every instance" in clash.json()["error"]
+    assert rows.status_code == 400 and "columnar format" in rows.json()["error"]
+    # The Python predictor still fills scalars left out from the export's defaults.
+    assert [len(t) for t in serving.load(served[1] / "next_word_rnn").next_words(
+        ["the cat", "a dog"])] == [5, 5]
 
 
 def test_status_and_metadata(served):
@@ -343,7 +354,8 @@ def test_bad_requests_get_4xx_and_the_server_keeps_serving(served):
         ({"instances": [None]}, 400, "must be a string"),
         ({"instances": []}, 400, "non-empty"),
         ({"instances": "x"}, 400, "non-empty list"),
-        ({"inputs": {"txt": ["x"]}}, 400, "unknown input"),
+        ({"inputs": {"txt": ["x"]}}, 400, "Sent extra: {txt}. Missing but required: {text}"),
+        ({"instances": [{"text": "x", "k": 1}]}, 400, "takes ['text']"),
         ({"instances": ["\ud800"]}, 400, "Unicode"),
         (b'{"instances": ["caf\xe9"]}', 400, "UTF-8"),
         ({"signature_name": "nope", "instances": ["x"]}, 400, "unknown signature"),
@@ -370,9 +382,12 @@ def test_bad_requests_get_4xx_and_the_server_keeps_serving(served):
     assert predict(client, "chatbot", {"instances": ["x"]}, version=9).status_code == 404
     assert client.get("/v1/models/nope").status_code == 404
     assert "error" in client.get("/v1/models/nope/metadata").json()
-    assert client.get("/v1/models/chatbot:predict").status_code == 405
-    assert client.post("/v1/models/chatbot:classify", content=b"{}").status_code == 400
-    assert client.get("/v1/models/chatbot/versions/x").status_code == 404
+    for method, path in [("GET", "/v1/models/chatbot:predict"), ("GET", "/v1/models"),
+                         ("GET", "/v1/models/chatbot/versions/x"),
+                         ("POST", "/v1/models/chatbot:explain")]:
+        answer = client.request(method, path)
+        assert answer.status_code == 400, (path, answer.text)
+        assert answer.json() == {"error": f"Malformed request: {method} {path}"}
     assert client.get("/v2/anything").json() == {"error": "Not Found"}
 
     answered = predict(client, "sentiment_lstm", {"instances": ["", "x" * 100_000,

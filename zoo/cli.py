@@ -100,11 +100,17 @@ def _cmd_chat(args) -> int:
 
 
 def _cmd_serve(args) -> int:
-    """``zoo serve [PATH]``: the REST server on every export under PATH."""
+    """``zoo serve [PATH]``: TF Serving's REST and gRPC APIs on every export under PATH."""
     from zoo.serving import serve
 
-    serve(args.path, host=args.host, port=args.port, poll_seconds=args.poll_seconds,
-          max_body_bytes=args.max_body_bytes, version_policy=args.model_version_policy)
+    batching = (dict(max_batch_size=args.max_batch_size,
+                     timeout_seconds=args.batch_timeout_micros / 1e6,
+                     max_enqueued_batches=args.max_enqueued_batches)
+                if args.enable_batching else None)
+    serve(args.path, host=args.host, port=args.port,
+          grpc_port=args.grpc_port or None, poll_seconds=args.poll_seconds,
+          max_body_bytes=args.max_body_bytes, version_policy=args.model_version_policy,
+          model_config_file=args.model_config_file, batching=batching)
     return 0
 
 
@@ -169,11 +175,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="beam search of this width (1: greedy); default: the export's reply")
     p.set_defaults(func=_cmd_chat)
 
-    p = sub.add_parser("serve", help="serve every export under a directory (TF Serving REST API)")
+    p = sub.add_parser("serve", help="serve exports with TF Serving's REST and gRPC APIs",
+                       description="Serve every export under PATH (or the models of a TF "
+                                   "Serving model config file) with TensorFlow Serving's REST "
+                                   "API, its gRPC API and Prometheus metrics.")
     p.add_argument("path", nargs="?", default="saved_models",
                    help="folder of model folders (default: saved_models)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8501, help="port to listen on (default: 8501)")
+    p.add_argument("--port", type=int, default=8501, help="REST port (default: 8501)")
+    p.add_argument("--grpc-port", type=int, default=8500,
+                   help="gRPC port, 0 for none (default: 8500)")
+    p.add_argument("--model-config-file", default=None,
+                   help="TF Serving's ModelServerConfig in text format: model names, base "
+                        "paths, version policies and labels (instead of PATH)")
     p.add_argument("--poll-seconds", type=float, default=2.0,
                    help="seconds between looks for new versions (default: 2.0)")
     p.add_argument("--max-body-bytes", type=int, default=10 * 2**20,
@@ -181,6 +195,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model-version-policy", choices=("latest", "all"), default="latest",
                    help="serve each model's latest version that loads, or all of them "
                         "(default: latest, as TF Serving)")
+    p.add_argument("--enable-batching", action="store_true",
+                   help="run concurrent requests of a signature as one batch")
+    p.add_argument("--max-batch-size", type=int, default=32,
+                   help="most rows in a batch (default: 32)")
+    p.add_argument("--batch-timeout-micros", type=int, default=2000,
+                   help="how long a batch waits for more requests (default: 2000)")
+    p.add_argument("--max-enqueued-batches", type=int, default=64,
+                   help="batches that may wait per signature before requests are refused "
+                        "with 503 (default: 64)")
     p.set_defaults(func=_cmd_serve)
     return parser
 

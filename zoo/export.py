@@ -9,9 +9,10 @@ what they take and give).
 
 Text inputs are batches of strings (``[None]``); the other inputs are scalars shared by
 the batch. TensorFlow Serving's row format (``"instances"``) needs every input batched,
-so against TF Serving itself call signatures with scalars in the columnar format
-(``{"inputs": {"prompt": [...], "max_length": 50, ...}}``). ``zoo serve`` accepts both
-and fills missing scalars from the defaults recorded in ``assets/config.json``.
+so signatures with scalars are called in the columnar format
+(``{"inputs": {"prompt": [...], "max_length": 50, ...}}``), every input given, by TF
+Serving and ``zoo serve`` alike; ``Predictor`` fills scalars left out from the defaults
+recorded in ``assets/config.json``.
 
 Decoding runs inside the graph (``tf.while_loop``s, one recurrent cell call per token);
 out-of-range settings fail in-graph checks (``InvalidArgumentError`` naming the setting).
@@ -71,6 +72,7 @@ def export_model(model, *, name: str, settings: dict, vectorizers: dict, labels=
     twin = model if portable else portable_twin(model, name, settings)
     endpoints, details = task.endpoints(twin, vectorizers, labels, max_length)
     labels = details.pop("labels", None)
+    method_names = details.pop("method_names", {})
     archive = keras.export.ExportArchive()
     archive.track(twin)
     for vectorizer in vectorizers.values():
@@ -100,6 +102,7 @@ def export_model(model, *, name: str, settings: dict, vectorizers: dict, labels=
     try:
         os.chmod(staging, 0o755)  # mkdtemp makes it private; servers may run as another user
         archive.write_out(str(staging), verbose=False)
+        _set_method_names(staging / "saved_model.pb", method_names)
         (staging / "assets").mkdir(exist_ok=True)
         for filename, content in assets.items():
             (staging / "assets" / filename).write_text(json.dumps(content, indent=2, default=str))
@@ -113,6 +116,25 @@ def export_model(model, *, name: str, settings: dict, vectorizers: dict, labels=
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return final
+
+
+def _set_method_names(saved_model_pb: Path, method_names: dict) -> None:
+    """Give signatures TF Serving's method names (``tensorflow/serving/classify``, ...).
+
+    ``tf.saved_model.save`` marks every signature as a prediction; TF Serving's
+    Classify and Regress APIs only run signatures marked as theirs.
+    """
+    if not method_names:
+        return
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    saved = saved_model_pb2.SavedModel()
+    saved.ParseFromString(saved_model_pb.read_bytes())
+    for meta_graph in saved.meta_graphs:
+        for name, method in method_names.items():
+            if name in meta_graph.signature_def:
+                meta_graph.signature_def[name].method_name = method
+    saved_model_pb.write_bytes(saved.SerializeToString())
 
 
 def portable_twin(model, name: str, settings: dict, compile: bool = False):

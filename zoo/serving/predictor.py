@@ -60,26 +60,29 @@ class Predictor:
         """``{input name: tf.TensorSpec}`` of a signature."""
         return self._signature(signature).structured_input_signature[1]
 
-    def run(self, signature: str, inputs: dict) -> dict:
+    def run(self, signature: str, inputs: dict, defaults: bool = True) -> dict:
         """Call a signature with plain Python values; returns numpy arrays (strings as ``str``,
         but as ``bytes`` in outputs whose names end in ``_bytes``).
 
-        Missing scalar inputs take the export's defaults. Wrong names, types, shapes
+        With ``defaults``, scalar inputs left out take the export's defaults; without
+        (servers, as TF Serving), every input must be given. Wrong names, types, shapes
         and values rejected by the graph's own checks raise ``ValueError``.
         """
+        return self.call(signature, self.tensors(signature, inputs, defaults))
+
+    def tensors(self, signature: str, inputs: dict, defaults: bool = True) -> dict:
+        """``run``'s first half: plain values checked and made the signature's tensors."""
+        specs = self.input_specs(signature)
+        given = dict(self.config.get("signature_defaults", {}).get(signature, {})
+                     if defaults else {}, **inputs)
+        if set(given) != set(specs):
+            raise ValueError(_inputs_mismatch(inputs, specs))
+        return {name: _to_tensor(name, given[name], spec) for name, spec in specs.items()}
+
+    def call(self, signature: str, tensors: dict) -> dict:
+        """``run``'s second half: the signature on tensors, its outputs as numpy arrays."""
         import tensorflow as tf
 
-        specs = self.input_specs(signature)
-        unknown = sorted(set(inputs) - set(specs))
-        if unknown:
-            raise ValueError(f"unknown input(s) {unknown} for signature {signature!r}; "
-                             f"it takes {sorted(specs)}")
-        defaults = self.config.get("signature_defaults", {}).get(signature, {})
-        missing = sorted(set(specs) - set(inputs) - set(defaults))
-        if missing:
-            raise ValueError(f"signature {signature!r} needs input(s) {missing}")
-        tensors = {name: _to_tensor(name, inputs.get(name, defaults.get(name)), spec)
-                   for name, spec in specs.items()}
         try:
             outputs = self._signature(signature)(**tensors)
         except tf.errors.InvalidArgumentError as err:
@@ -87,6 +90,11 @@ class Predictor:
         # Outputs named "*_bytes" hold binary strings (TF Serving's convention): kept as bytes.
         return {name: value.numpy() if name.endswith("_bytes") else _to_numpy(value)
                 for name, value in outputs.items()}
+
+    def method_name(self, signature: str) -> str:
+        """A signature's method name (``tensorflow/serving/predict``, ``.../classify``)."""
+        self._signature(signature)
+        return self.signature_def_protos[signature].method_name
 
     def predict(self, texts) -> dict:
         """``serving_default`` on a batch of texts (or one text, as a batch of one)."""
@@ -127,18 +135,24 @@ class Predictor:
         return replies[0] if isinstance(text, str) else replies
 
     @functools.cached_property
+    def signature_def_protos(self) -> dict:
+        """``{name: SignatureDef}`` of the export's meta graph, ``__saved_model_init_op`` included."""
+        from tensorflow.core.protobuf import saved_model_pb2
+
+        saved = saved_model_pb2.SavedModel()
+        saved.ParseFromString((self.path / "saved_model.pb").read_bytes())
+        return dict(saved.meta_graphs[0].signature_def)
+
+    @functools.cached_property
     def signature_defs(self) -> dict:
         """Signature definitions as TF Serving's metadata endpoint prints them: proto field
         names, fields at their defaults too (``unknown_rank``, each dim's ``name``), and the
         ``__saved_model_init_op`` entry."""
         from google.protobuf import json_format
-        from tensorflow.core.protobuf import saved_model_pb2
 
-        saved = saved_model_pb2.SavedModel()
-        saved.ParseFromString((self.path / "saved_model.pb").read_bytes())
         return {name: json_format.MessageToDict(signature, preserving_proto_field_name=True,
                                                 always_print_fields_with_no_presence=True)
-                for name, signature in saved.meta_graphs[0].signature_def.items()}
+                for name, signature in self.signature_def_protos.items()}
 
     def _signature(self, name: str):
         if not isinstance(name, str) or name not in self.signatures:
@@ -160,6 +174,15 @@ def _check_export(path: Path):
     for name in ("model_card.json", "config.json"):
         if not (path / "assets" / name).is_file():
             raise ValueError(f"{path} is a SavedModel but not a zoo export (no assets/{name})")
+
+
+def _inputs_mismatch(inputs, specs) -> str:
+    """TF Serving's message for a request whose input names differ from the signature's."""
+    sent, wanted = sorted(inputs), sorted(specs)
+    return (f"input size does not match signature: {len(sent)}!={len(wanted)} "
+            f"len({{{','.join(sent)}}}) != len({{{','.join(wanted)}}}). "
+            f"Sent extra: {{{','.join(sorted(set(sent) - set(wanted)))}}}. "
+            f"Missing but required: {{{','.join(sorted(set(wanted) - set(sent)))}}}.")
 
 
 def _read_json(path: Path, missing=None):

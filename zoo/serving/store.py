@@ -7,35 +7,42 @@ import threading
 from pathlib import Path
 
 from zoo.export import versions
+from zoo.serving.config import ServedModel
 from zoo.serving.predictor import Predictor
 
 log = logging.getLogger("zoo.serve")
 
 
 
-VERSION_POLICIES = ("latest", "all")
+VERSION_POLICIES = ("latest", "all")  # for a scanned directory; a config file adds specific
 
 
 class ModelStore:
-    """The servable versions under a directory, kept current by ``refresh``.
+    """The servable versions of some models, kept current by ``refresh``.
 
-    ``root`` holds model directories (``root/<name>/<version>/``) or is one itself.
-    ``version_policy`` is TF Serving's: ``"latest"`` serves each model's highest version
-    that loads, ``"all"`` every one that loads. A version that fails to load is logged
-    and skipped (under ``"latest"`` the next lower one is served instead), and tried
-    again only when one of its files changes; a model directory without versions is
-    logged once and skipped; dot-prefixed directories (exports in progress) are never
-    looked at.
+    Either ``root`` holds model directories (``root/<name>/<version>/``) or is one
+    itself, each served under ``version_policy`` (TF Serving's ``"latest"``: each
+    model's highest version that loads; ``"all"``: every one that loads); or ``models``
+    (``ServedModel``s, as read from a model config file) name each model's directory,
+    policy and version labels. A version that fails to load is logged and skipped
+    (under ``"latest"`` the next lower one is served instead), and tried again only
+    when one of its files changes; a model directory without versions is logged once
+    and skipped; dot-prefixed directories (exports in progress) are never looked at.
     """
 
-    def __init__(self, root, version_policy: str = "latest"):
-        self.root = Path(root)
-        if not self.root.is_dir():
+    def __init__(self, root=None, version_policy: str = "latest",
+                 models: list[ServedModel] | None = None):
+        if (root is None) == (models is None):
+            raise ValueError("give a directory to scan or a list of models, not both")
+        self.root = None if root is None else Path(root)
+        if self.root is not None and not self.root.is_dir():
             raise FileNotFoundError(f"{self.root} is not a directory")
         if version_policy not in VERSION_POLICIES:
             raise ValueError(f"version_policy={version_policy!r}; expected one of "
                              f"{', '.join(VERSION_POLICIES)}")
         self.version_policy = version_policy
+        self._configured = None if models is None else {m.name: m for m in models}
+        self._served: dict[str, ServedModel] = {}
         self._models: dict[str, dict[int, Predictor]] = {}
         self._broken: dict[tuple[str, int], tuple[list, str]] = {}
         self._empty: set[str] = set()  # model directories without versions, logged once
@@ -44,19 +51,21 @@ class ModelStore:
     def refresh(self):
         """Load versions that appeared, forget those that went."""
         with self._lock:
+            served = self._served_models()
             models, broken, empty = {}, {}, set()
-            for name, model_dir in self._model_dirs().items():
+            for name, model in served.items():
                 loaded = self._models.get(name, {})
-                found = versions(model_dir)
+                found = versions(model.base_path)
                 if not found:
                     empty.add(name)
                     if name not in self._empty:
                         log.warning("skipping %s: no version directories (1/, 2/, ...)",
-                                    model_dir)
-                for version in sorted(found, reverse=True):
-                    if self.version_policy == "latest" and name in models:
-                        break  # a higher version is served
-                    path = model_dir / str(version)
+                                    model.base_path)
+                for version in model.wanted(found):
+                    if (model.policy == "latest"
+                            and len(models.get(name, {})) >= model.num_versions):
+                        break  # the highest ones are served
+                    path = model.base_path / str(version)
                     if version in loaded:
                         models.setdefault(name, {})[version] = loaded[version]
                         continue
@@ -70,7 +79,14 @@ class ModelStore:
                     except Exception as err:  # noqa: BLE001 - any broken export is skipped
                         log.warning("skipping %s: %s", path, err)
                         broken[name, version] = (stamp, f"{type(err).__name__}: {err}")
-            self._models, self._broken, self._empty = models, broken, empty
+            self._served, self._models, self._broken, self._empty = (served, models, broken,
+                                                                     empty)
+
+    def _served_models(self) -> dict[str, ServedModel]:
+        if self._configured is not None:
+            return self._configured
+        return {name: ServedModel(name, path, self.version_policy)
+                for name, path in self._model_dirs().items()}
 
     def _model_dirs(self) -> dict[str, Path]:
         if versions(self.root):
@@ -82,8 +98,26 @@ class ModelStore:
             log.warning("cannot list %s: %s", self.root, err)
             return {}
 
-    def get(self, name: str, version: str | None = None) -> Predictor:
-        """The predictor for a model's version (default: its highest); ``LookupError`` if none."""
+    @property
+    def names(self) -> list[str]:
+        """The models with a version being served."""
+        return sorted(self._models)
+
+    def resolve(self, name: str, version=None, label: str | None = None) -> int | None:
+        """The version a request names: given, behind a ``label``, or None (the highest)."""
+        if label is None:
+            return None if version is None else int(version)
+        model = self._served.get(name)
+        if model is None or label not in model.labels:
+            known = ", ".join(sorted(model.labels)) if model and model.labels else "none"
+            raise LookupError(f"model {name!r} has no version label {label!r} "
+                              f"(labels: {known})")
+        return model.labels[label]
+
+    def get(self, name: str, version=None, label: str | None = None) -> Predictor:
+        """The predictor for a model's version (default: its highest), or the one a ``label``
+        names; ``LookupError`` if none."""
+        version = self.resolve(name, version, label)
         loaded = self._models.get(name)
         if not loaded:
             known = ", ".join(sorted(self._models)) or "none"
@@ -93,11 +127,12 @@ class ModelStore:
         if int(version) not in loaded:
             raise LookupError(f"model {name!r} has no servable version {version} (served: "
                               f"{', '.join(map(str, sorted(loaded)))}; version policy "
-                              f"{self.version_policy})")
+                              f"{self._served[name].policy})")
         return loaded[int(version)]
 
-    def status(self, name: str, version: str | None = None) -> dict:
+    def status(self, name: str, version=None, label: str | None = None) -> dict:
         """TF Serving's model status: every version, available or failed."""
+        version = self.resolve(name, version, label)
         states = {v: ("AVAILABLE", "OK", "") for v in self._models.get(name, {})}
         states.update({v: ("END", "UNKNOWN", reason)
                        for (n, v), (_, reason) in self._broken.items() if n == name})
@@ -110,9 +145,9 @@ class ModelStore:
              "status": {"error_code": code, "error_message": message}}
             for v, (state, code, message) in sorted(states.items(), reverse=True)]}
 
-    def metadata(self, name: str, version: str | None = None) -> dict:
+    def metadata(self, name: str, version=None, label: str | None = None) -> dict:
         """TF Serving's model metadata: the signature definitions."""
-        predictor = self.get(name, version)
+        predictor = self.get(name, version, label)
         return {"model_spec": {"name": name, "signature_name": "",
                                "version": str(predictor.version)},
                 "metadata": {"signature_def": {
@@ -128,7 +163,7 @@ class ModelStore:
                 try:
                     self.refresh()
                 except Exception:  # noqa: BLE001 - keep polling whatever happened
-                    log.exception("refreshing %s failed", self.root)
+                    log.exception("refreshing %s failed", self.root or "the configured models")
 
         threading.Thread(target=poll, name="zoo-serve-poll", daemon=True).start()
         return stop.set

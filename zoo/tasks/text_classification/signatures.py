@@ -1,10 +1,16 @@
-"""The classifiers' export signature.
+"""The classifiers' export signatures.
 
 ``serving_default(text)`` -> ``label`` (string), ``class_id`` (int64), ``probabilities``
 (float32, [batch, classes]); each text keeps its first ``max_length`` words.
+``classify(inputs)`` is the same model behind TensorFlow Serving's classification API:
+serialized ``tf.Example``s with a ``text`` bytes feature in, ``classes`` (every label,
+[batch, classes]) and ``scores`` (their probabilities) out, under the method name
+``tensorflow/serving/classify``, so TF Serving's ``:classify`` and ``Classify`` answer it.
 """
 
 from __future__ import annotations
+
+CLASSIFY_METHOD = "tensorflow/serving/classify"
 
 
 def classifier_endpoints(model, vectorizers, labels, max_length):
@@ -28,4 +34,13 @@ def classifier_endpoints(model, vectorizers, labels, max_length):
         return {"label": tf.gather(label_table, class_id), "class_id": class_id,
                 "probabilities": probabilities}
 
-    return {"serving_default": (classify, [strings_spec()])}, {"labels": labels}
+    def classify_examples(inputs):
+        features = tf.io.parse_example(
+            inputs, {"text": tf.io.FixedLenFeature([], tf.string, default_value="")})
+        probabilities = classify(features["text"])["probabilities"]
+        classes = tf.tile(label_table[None, :], [tf.shape(probabilities)[0], 1])
+        return {"classes": classes, "scores": probabilities}
+
+    return ({"serving_default": (classify, [strings_spec()]),
+             "classify": (classify_examples, [tf.TensorSpec([None], tf.string)])},
+            {"labels": labels, "method_names": {"classify": CLASSIFY_METHOD}})
