@@ -99,13 +99,8 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
 
     @_answers
     def Classify(self, request, context):
-        spec = _spec(request.model_spec)
-        signature = request.model_spec.signature_name or DEFAULT_SIGNATURE
-        results = self.service.classify(spec, signature, _examples(request.input), "GRPC")
         response = classification_pb2.ClassificationResponse()
-        _answer_spec(response.model_spec, spec["name"], self.service.store.get(**spec),
-                     signature)
-        for row in results:
+        for row in self._on_examples(request, response, self.service.classify):
             classes = response.result.classifications.add().classes
             for label, score in row:
                 classes.add(label=label, score=score)
@@ -113,15 +108,20 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
 
     @_answers
     def Regress(self, request, context):
-        spec = _spec(request.model_spec)
-        signature = request.model_spec.signature_name or DEFAULT_SIGNATURE
-        values = self.service.regress(spec, signature, _examples(request.input), "GRPC")
         response = regression_pb2.RegressionResponse()
-        _answer_spec(response.model_spec, spec["name"], self.service.store.get(**spec),
-                     signature)
-        for value in values:
+        for value in self._on_examples(request, response, self.service.regress):
             response.result.regressions.add(value=value)
         return response
+
+    def _on_examples(self, request, response, method):
+        """``method`` (the service's classify or regress) on the request's examples; fills
+        the response's model spec."""
+        spec = _spec(request.model_spec)
+        signature = request.model_spec.signature_name or DEFAULT_SIGNATURE
+        results = method(spec, signature, _examples(request.input), "GRPC")
+        _answer_spec(response.model_spec, spec["name"], self.service.store.get(**spec),
+                     signature)
+        return results
 
     @_answers
     def GetModelMetadata(self, request, context):

@@ -35,51 +35,44 @@ class Service:
     def classify(self, spec: dict, signature: str, examples: list[bytes],
                  entrypoint: str) -> list[list[tuple[str, float]]]:
         """Per serialized example, ``(label, score)`` of every class."""
-        signature = signature or DEFAULT_SIGNATURE
-        with self.metrics.request(spec["name"], signature, "classify", entrypoint):
-            predictor = self._of_method(spec, signature, CLASSIFY, "classification")
-            tensors = predictor.tensors(signature, {_only_input(predictor, signature): examples},
-                                        defaults=False)
-            out = self._call(spec["name"], predictor, signature, tensors, "classify")
-            classes, scores = out.get("classes"), out.get("scores")
-            rows, columns = (scores if scores is not None else classes).shape
-            return [[(str(classes[i, j]) if classes is not None else "",
-                      float(scores[i, j]) if scores is not None else 0.0)
-                     for j in range(columns)] for i in range(rows)]
+        out = self._on_examples(spec, signature, examples, entrypoint, "classify")
+        classes, scores = out.get("classes"), out.get("scores")
+        rows, columns = (scores if scores is not None else classes).shape
+        return [[(str(classes[i, j]) if classes is not None else "",
+                  float(scores[i, j]) if scores is not None else 0.0)
+                 for j in range(columns)] for i in range(rows)]
 
     def regress(self, spec: dict, signature: str, examples: list[bytes],
                 entrypoint: str) -> list[float]:
         """Per serialized example, the regression signature's value."""
-        signature = signature or DEFAULT_SIGNATURE
-        with self.metrics.request(spec["name"], signature, "regress", entrypoint):
-            predictor = self._of_method(spec, signature, REGRESS, "regression")
-            tensors = predictor.tensors(signature, {_only_input(predictor, signature): examples},
-                                        defaults=False)
-            out = self._call(spec["name"], predictor, signature, tensors, "regress")
-            return [float(v) for v in out["outputs"].reshape(-1)]
+        out = self._on_examples(spec, signature, examples, entrypoint, "regress")
+        return [float(v) for v in out["outputs"].reshape(-1)]
 
-    def _of_method(self, spec, signature, method, kind):
-        predictor = self.store.get(**spec)
-        if signature not in predictor.signatures:
-            raise ValueError(f"No signature was found with the name: {signature}")
-        found = predictor.method_name(signature)
-        if found != method:
-            raise ValueError(f"Expected {kind} signature method_name to be {method}. "
-                             f"Was: {found}")
-        return predictor
+    def _on_examples(self, spec, signature, examples, entrypoint, api):
+        """A classify or regress signature's outputs on serialized examples."""
+        signature = signature or DEFAULT_SIGNATURE
+        method, kind = {"classify": (CLASSIFY, "classification"),
+                        "regress": (REGRESS, "regression")}[api]
+        with self.metrics.request(spec["name"], signature, api, entrypoint):
+            predictor = self.store.get(**spec)
+            if signature not in predictor.signatures:
+                raise ValueError(f"No signature was found with the name: {signature}")
+            found = predictor.method_name(signature)
+            if found != method:
+                raise ValueError(f"Expected {kind} signature method_name to be {method}. "
+                                 f"Was: {found}")
+            specs = predictor.input_specs(signature)
+            if len(specs) != 1:
+                raise ValueError("Expected one input Tensor.")
+            tensors = predictor.tensors(signature, {next(iter(specs)): examples},
+                                        defaults=False)
+            return self._call(spec["name"], predictor, signature, tensors, api)
 
     def _call(self, model, predictor, signature, tensors, api):
         with self.metrics.runtime(model, signature, api):
             if self.batcher is None:
                 return predictor.call(signature, tensors)
             return self.batcher.call(predictor, signature, tensors)
-
-
-def _only_input(predictor, signature: str) -> str:
-    specs = predictor.input_specs(signature)
-    if len(specs) != 1:
-        raise ValueError("Expected one input Tensor.")
-    return next(iter(specs))
 
 
 def example_from_json(features, where: str = "Example"):
