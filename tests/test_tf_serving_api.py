@@ -28,9 +28,9 @@ apis = pytest.importorskip("tensorflow_serving.apis")
 
 from google.protobuf import json_format  # noqa: E402
 from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2,  # noqa: E402
-                                     get_model_status_pb2, model_service_pb2_grpc,
-                                     predict_pb2, prediction_service_pb2_grpc,
-                                     regression_pb2)
+                                     get_model_status_pb2, model_management_pb2,
+                                     model_service_pb2_grpc, predict_pb2,
+                                     prediction_service_pb2_grpc, regression_pb2)
 
 from zoo import serving  # noqa: E402
 from zoo.serving.batching import Batcher, Overloaded  # noqa: E402
@@ -62,7 +62,7 @@ TEXTS = ["a great story", "bad acting", "the cat sat on the mat"]
 def server(exported, tmp_path_factory):
     """REST and gRPC on loopback over a model config file: the classifier at versions 1
     and 2 (labels stable and canary; version 3 is left out by the policy) and the chatbot.
-    Yields (REST client, gRPC channel, service)."""
+    Yields (REST client, gRPC channel, service, config file)."""
     import shutil
 
     root = tmp_path_factory.mktemp("tfs")
@@ -71,7 +71,7 @@ def server(exported, tmp_path_factory):
     shutil.copytree(exported["chatbot"][1], root / "chatbot" / "1")
     config = root / "models.config"
     config.write_text(CONFIG % {"root": root})
-    service = Service(serving.ModelStore(models=read_model_config(config)))
+    service = Service(serving.ModelStore(config_file=config))
     app = serving.make_app(service=service, poll_seconds=0.2)
     rest = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
     thread = threading.Thread(target=rest.run, daemon=True)
@@ -84,7 +84,7 @@ def server(exported, tmp_path_factory):
     grpc_server = start_grpc_server(service, port=0)
     channel = grpc.insecure_channel(f"127.0.0.1:{grpc_server.port}")
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-        yield client, channel, service
+        yield client, channel, service, config
     channel.close()
     grpc_server.stop(grace=None)
     rest.should_exit = True
@@ -105,7 +105,7 @@ def probabilities(client, texts, where=""):
 
 
 def test_rest_errors_are_json_objects_with_an_error_key(server):
-    client, _, _ = server
+    client, *_ = server
     for method, path, status in [("GET", "/v1/models/nope", 404),
                                  ("GET", "/v1/models", 400),
                                  ("POST", "/v1/models/sentiment_lstm:predict", 400),
@@ -121,7 +121,7 @@ def test_rest_errors_are_json_objects_with_an_error_key(server):
 
 
 def test_rest_model_status_by_name_version_and_label(server):
-    client, _, _ = server
+    client, *_ = server
     every = client.get("/v1/models/sentiment_lstm").json()
     parsed = json_format.ParseDict(every, get_model_status_pb2.GetModelStatusResponse())
     assert [(s.version, s.state) for s in parsed.model_version_status] == [
@@ -138,7 +138,7 @@ def test_rest_model_status_by_name_version_and_label(server):
 
 
 def test_rest_model_metadata_by_name_version_and_label(server):
-    client, _, _ = server
+    client, *_ = server
     latest = client.get("/v1/models/sentiment_lstm/metadata").json()
     parsed = json_format.ParseDict(latest, get_model_metadata_pb2.GetModelMetadataResponse())
     assert parsed.model_spec.name == "sentiment_lstm" and parsed.model_spec.version.value == 2
@@ -159,7 +159,7 @@ def test_rest_model_metadata_by_name_version_and_label(server):
 
 
 def test_rest_classify_answers_label_score_pairs_per_example(server):
-    client, _, _ = server
+    client, *_ = server
     body = {"signature_name": "classify", "examples": [{"text": t} for t in TEXTS]}
     answer = post(client, "/v1/models/sentiment_lstm:classify", body)
     assert answer.status_code == 200, answer.text
@@ -175,7 +175,7 @@ def test_rest_classify_answers_label_score_pairs_per_example(server):
 
 
 def test_rest_classify_and_regress_refuse_what_tf_serving_refuses(server):
-    client, _, _ = server
+    client, *_ = server
     examples = {"examples": [{"text": "x"}]}
     cases = [
         ("sentiment_lstm:classify", examples, "Expected classification signature method_name "
@@ -210,7 +210,7 @@ def test_rest_classify_and_regress_refuse_what_tf_serving_refuses(server):
 
 
 def test_rest_predict_rows_and_columns_in_the_documented_shapes(server):
-    client, _, _ = server
+    client, *_ = server
     rows = post(client, "/v1/models/sentiment_lstm/versions/2:predict",
                 {"signature_name": "serving_default", "instances": [{"text": t} for t in TEXTS]})
     predictions = rows.json()["predictions"]
@@ -232,7 +232,7 @@ def test_rest_predict_rows_and_columns_in_the_documented_shapes(server):
 
 
 def test_rest_predict_precision_and_binary_values(server):
-    client, _, _ = server
+    client, *_ = server
     text = TEXTS[0]
     b64 = {"b64": base64.b64encode(text.encode()).decode()}
     plain = post(client, "/v1/models/sentiment_lstm:predict", {"instances": [text]}).json()
@@ -246,7 +246,7 @@ def test_rest_predict_precision_and_binary_values(server):
 
 
 def test_grpc_predict_classify_metadata_and_status_with_the_stock_stubs(server):
-    client, channel, _ = server
+    client, channel, *_ = server
     stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
     request = predict_pb2.PredictRequest()
     request.model_spec.name = "sentiment_lstm"
@@ -290,7 +290,7 @@ def test_grpc_predict_classify_metadata_and_status_with_the_stock_stubs(server):
 
 
 def test_grpc_errors_carry_tf_serving_status_codes(server):
-    _, channel, _ = server
+    _, channel, *_ = server
     stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
 
     def predict(name="sentiment_lstm", signature="", **inputs):
@@ -391,7 +391,7 @@ def test_batching_merges_concurrent_requests_and_answers_each_its_own_rows(expor
 
 
 def test_prometheus_metrics_count_requests_errors_and_latency(server):
-    client, channel, _ = server
+    client, channel, *_ = server
     probabilities(client, TEXTS)
     post(client, "/v1/models/sentiment_lstm:predict", {"inputs": {"txt": ["x"]}})
     stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
@@ -414,3 +414,41 @@ def test_prometheus_metrics_count_requests_errors_and_latency(server):
     ]:
         assert line in text, line
     assert Metrics().exposition()[1].startswith("text/plain")
+
+
+# ---------------------------------------------------------------- reloading the config (last)
+
+
+def test_the_model_config_reloads_over_grpc_and_when_its_file_changes(server):
+    client, channel, _, config = server
+
+    def versions(name):
+        answer = client.get(f"/v1/models/{name}")
+        return (answer.status_code,
+                [s["version"] for s in answer.json().get("model_version_status", [])])
+
+    reload = model_management_pb2.ReloadConfigRequest()
+    entry = reload.config.model_config_list.config.add()
+    entry.name, entry.base_path = "chatbot", str(config.parent / "chatbot")
+    stub = model_service_pb2_grpc.ModelServiceStub(channel)
+    assert stub.HandleReloadConfigRequest(reload, timeout=60).status.error_code == 0
+    assert versions("sentiment_lstm")[0] == 404 and versions("chatbot") == (200, ["1"])
+    bad = model_management_pb2.ReloadConfigRequest()
+    bad.config.model_config_list.config.add().name = "x"
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.HandleReloadConfigRequest(bad, timeout=60)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "needs both a name and a base_path" in caught.value.details()
+
+    # The file changed: its models are served (latest policy: version 3 alone) ...
+    config.write_text(f'model_config_list {{ config {{ name: "sentiment_lstm" '
+                      f'base_path: "{config.parent / "sentiment_lstm"}" }} }}')
+    deadline = time.monotonic() + 60
+    while versions("sentiment_lstm") != (200, ["3"]):
+        assert time.monotonic() < deadline, versions("sentiment_lstm")
+        time.sleep(0.1)
+    assert versions("chatbot")[0] == 404
+    # ... and a broken edit keeps them.
+    config.write_text("model_config_list { config {")
+    time.sleep(1)
+    assert versions("sentiment_lstm") == (200, ["3"])

@@ -187,7 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="gRPC port, 0 for none (default: 8500)")
     p.add_argument("--model-config-file", default=None,
                    help="TF Serving's ModelServerConfig in text format: model names, base "
-                        "paths, version policies and labels (instead of PATH)")
+                        "paths, version policies and labels (instead of PATH); read again "
+                        "when it changes")
     p.add_argument("--poll-seconds", type=float, default=2.0,
                    help="seconds between looks for new versions (default: 2.0)")
     p.add_argument("--max-body-bytes", type=int, default=10 * 2**20,

@@ -65,15 +65,20 @@ def read_model_config(path) -> list[ServedModel]:
                                    model_server_config_pb2.ModelServerConfig())
     except text_format.ParseError as err:
         raise ValueError(f"{path}: not a ModelServerConfig in text format: {err}") from None
+    return models_of(config, str(path))
+
+
+def models_of(config, where: str) -> list[ServedModel]:
+    """The models of a ``ModelServerConfig`` message (``where`` names it in errors)."""
     if config.WhichOneof("config") != "model_config_list":
-        raise ValueError(f"{path}: expected a model_config_list {{ config {{ ... }} }}")
+        raise ValueError(f"{where}: expected a model_config_list {{ config {{ ... }} }}")
     models = []
     for entry in config.model_config_list.config:
-        where = f"{path}: model {entry.name!r}" if entry.name else f"{path}: a model"
+        which = f"{where}: model {entry.name!r}" if entry.name else f"{where}: a model"
         if not entry.name or not entry.base_path:
-            raise ValueError(f"{where} needs both a name and a base_path")
+            raise ValueError(f"{which} needs both a name and a base_path")
         if entry.model_platform not in ("", "tensorflow"):
-            raise ValueError(f"{where}: model_platform {entry.model_platform!r}; only "
+            raise ValueError(f"{which}: model_platform {entry.model_platform!r}; only "
                              "'tensorflow' is served")
         policy = entry.model_version_policy
         kind = policy.WhichOneof("policy_choice") or "latest"
@@ -85,13 +90,13 @@ def read_model_config(path) -> list[ServedModel]:
         if kind == "specific":
             stray = sorted(set(model.labels.values()) - set(model.versions))
             if stray:
-                raise ValueError(f"{where}: version labels point at version(s) {stray}, "
+                raise ValueError(f"{which}: version labels point at version(s) {stray}, "
                                  f"which its specific policy does not serve")
         models.append(model)
     names = [m.name for m in models]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
-        raise ValueError(f"{path}: model name(s) {repeated} appear more than once")
+        raise ValueError(f"{where}: model name(s) {repeated} appear more than once")
     if not models:
-        raise ValueError(f"{path}: names no models")
+        raise ValueError(f"{where}: names no models")
     return models

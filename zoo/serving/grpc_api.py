@@ -1,13 +1,14 @@
 """TF Serving's gRPC API over a model service: ``PredictionService`` (Predict, Classify,
-Regress, GetModelMetadata) and ``ModelService`` (GetModelStatus), with the protos and
-stubs of the ``tensorflow-serving-api`` package, so its stock stubs call ``zoo serve``.
+Regress, GetModelMetadata) and ``ModelService`` (GetModelStatus, HandleReloadConfigRequest),
+with the protos and stubs of the ``tensorflow-serving-api`` package, so its stock stubs
+call ``zoo serve``.
 
     channel = grpc.insecure_channel("localhost:8500")
     stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
 
 Failures answer with TF Serving's status codes: INVALID_ARGUMENT for a bad request,
 NOT_FOUND for a model, version or label not served, UNAVAILABLE when the batch queue
-is full; MultiInference and HandleReloadConfigRequest answer UNIMPLEMENTED.
+is full; MultiInference answers UNIMPLEMENTED.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ import functools
 import grpc
 from google.protobuf import json_format
 from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2,
-                                     get_model_status_pb2, model_service_pb2_grpc,
+                                     get_model_status_pb2, model_management_pb2,
+                                     model_service_pb2_grpc,
                                      predict_pb2, prediction_service_pb2_grpc,
                                      regression_pb2)
 
 from zoo.serving.batching import Overloaded
+from zoo.serving.config import models_of
 from zoo.serving.service import DEFAULT_SIGNATURE, Service, merged
 
 _CODES = ((LookupError, grpc.StatusCode.NOT_FOUND), (ValueError, grpc.StatusCode.INVALID_ARGUMENT),
@@ -152,9 +155,13 @@ class ModelService(model_service_pb2_grpc.ModelServiceServicer):
         status = self.service.store.status(**_spec(request.model_spec))
         return json_format.ParseDict(status, get_model_status_pb2.GetModelStatusResponse())
 
+    @_answers
     def HandleReloadConfigRequest(self, request, context):
-        context.abort(grpc.StatusCode.UNIMPLEMENTED,
-                      "reloading the model config is not served; restart with the new file")
+        """Serve the request's ``ModelServerConfig`` from now on, as TF Serving does."""
+        self.service.store.configure(models_of(request.config, "the reloaded config"))
+        response = model_management_pb2.ReloadConfigResponse()
+        response.status.error_code = 0  # OK
+        return response
 
 
 def start_grpc_server(service: Service, host: str = "127.0.0.1", port: int = 8500,

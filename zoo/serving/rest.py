@@ -270,11 +270,10 @@ def serve(root="saved_models", *, host: str = "127.0.0.1", port: int = 8501,
     import uvicorn
 
     from zoo.serving.batching import Batcher
-    from zoo.serving.config import read_model_config
     from zoo.serving.service import Service
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:%(name)s: %(message)s")
-    store = (ModelStore(models=read_model_config(model_config_file)) if model_config_file
+    store = (ModelStore(config_file=model_config_file) if model_config_file
              else ModelStore(root, version_policy))
     metrics = None
     batcher = None

@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 from zoo.export import versions
-from zoo.serving.config import ServedModel
+from zoo.serving.config import ServedModel, read_model_config
 from zoo.serving.predictor import Predictor
 
 log = logging.getLogger("zoo.serve")
@@ -23,17 +23,22 @@ class ModelStore:
     Either ``root`` holds model directories (``root/<name>/<version>/``) or is one
     itself, each served under ``version_policy`` (TF Serving's ``"latest"``: each
     model's highest version that loads; ``"all"``: every one that loads); or ``models``
-    (``ServedModel``s, as read from a model config file) name each model's directory,
-    policy and version labels. A version that fails to load is logged and skipped
+    (``ServedModel``s) or a ``config_file`` (TF Serving's model config, read again
+    when it changes) name each model's directory, policy and version labels. A version that fails to load is logged and skipped
     (under ``"latest"`` the next lower one is served instead), and tried again only
     when one of its files changes; a model directory without versions is logged once
     and skipped; dot-prefixed directories (exports in progress) are never looked at.
     """
 
     def __init__(self, root=None, version_policy: str = "latest",
-                 models: list[ServedModel] | None = None):
-        if (root is None) == (models is None):
-            raise ValueError("give a directory to scan or a list of models, not both")
+                 models: list[ServedModel] | None = None, config_file=None):
+        if [root, models, config_file].count(None) != 2:
+            raise ValueError("give one of a directory to scan, a list of models or a model "
+                             "config file")
+        self.config_file, self._config_stamp = config_file, None
+        if config_file is not None:
+            models = read_model_config(config_file)
+            self._config_stamp = _stamp(config_file)
         self.root = None if root is None else Path(root)
         if self.root is not None and not self.root.is_dir():
             raise FileNotFoundError(f"{self.root} is not a directory")
@@ -49,7 +54,19 @@ class ModelStore:
         self._lock = threading.Lock()
 
     def refresh(self):
-        """Load versions that appeared, forget those that went."""
+        """Load versions that appeared, forget those that went; with a model config file,
+        read it again first where it changed (a bad one is logged and the last good one
+        kept)."""
+        if self.config_file is not None and _stamp(self.config_file) != self._config_stamp:
+            self._config_stamp = _stamp(self.config_file)
+            try:
+                models = read_model_config(self.config_file)
+            except (OSError, ValueError) as err:
+                log.warning("keeping the models served; %s", err)
+            else:
+                log.info("serving the models of %s as changed", self.config_file)
+                with self._lock:
+                    self._configured = {m.name: m for m in models}
         with self._lock:
             served = self._served_models()
             models, broken, empty = {}, {}, set()
@@ -81,6 +98,12 @@ class ModelStore:
                         broken[name, version] = (stamp, f"{type(err).__name__}: {err}")
             self._served, self._models, self._broken, self._empty = (served, models, broken,
                                                                      empty)
+
+    def configure(self, models: list[ServedModel]) -> None:
+        """Serve these models from now on (a reloaded model config), then refresh."""
+        with self._lock:
+            self._configured = {m.name: m for m in models}
+        self.refresh()
 
     def _served_models(self) -> dict[str, ServedModel]:
         if self._configured is not None:
@@ -167,6 +190,15 @@ class ModelStore:
 
         threading.Thread(target=poll, name="zoo-serve-poll", daemon=True).start()
         return stop.set
+
+
+def _stamp(path):
+    """When and how big a file last was (None when it is gone)."""
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
 
 
 def _fingerprint(path: Path) -> list:
