@@ -1,5 +1,6 @@
 """What several test files share: the repository's root, the flags of a tiny language-model
-run, broken and foreign SavedModels, a callback that slows epochs down, and tiny untrained
+run, broken and foreign SavedModels, a callback that slows epochs down, a live REST server
+on loopback (``live_client``), and tiny untrained
 models of every kind with adapted vectorizers, exported once per session (``exports``,
 behind conftest's ``exported``). Realistic text for mocked tfds datasets is in
 ``mock_datasets.py``.
@@ -7,11 +8,36 @@ behind conftest's ``exported``). Realistic text for mocked tfds datasets is in
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import threading
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+@contextlib.contextmanager
+def live_client(app):
+    """``app`` served by uvicorn on a free 127.0.0.1 port in a thread; yields an httpx
+    client for it, and stops the server afterwards."""
+    import httpx
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def tiny_lm_flags(data_dir, run_dir, *extra) -> list[str]:

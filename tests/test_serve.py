@@ -4,7 +4,6 @@ import io
 import json
 import os
 import shutil
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -229,18 +228,8 @@ def served(exported, tmp_path_factory):
         made, path = exported[kind]
         shutil.copytree(path, root / made.name / "1")
     app = serving.make_app(root, poll_seconds=0.2, max_body_bytes=MAX_BODY, version_policy="all")
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+    with fx.live_client(app) as client:
         yield client, root
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 def predict(client, model, payload, version=None):

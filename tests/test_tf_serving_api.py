@@ -72,23 +72,12 @@ def server(exported, tmp_path_factory):
     config = root / "models.config"
     config.write_text(CONFIG % {"root": root})
     service = Service(serving.ModelStore(config_file=config))
-    app = serving.make_app(service=service, poll_seconds=0.2)
-    rest = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=rest.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not rest.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    port = rest.servers[0].sockets[0].getsockname()[1]
     grpc_server = start_grpc_server(service, port=0)
     channel = grpc.insecure_channel(f"127.0.0.1:{grpc_server.port}")
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+    with fx.live_client(serving.make_app(service=service, poll_seconds=0.2)) as client:
         yield client, channel, service, config
     channel.close()
     grpc_server.stop(grace=None)
-    rest.should_exit = True
-    thread.join(timeout=10)
 
 
 def post(client, path, body):

@@ -24,13 +24,9 @@ from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2,
                                      predict_pb2, prediction_service_pb2_grpc,
                                      regression_pb2)
 
-from zoo.serving.batching import Overloaded
 from zoo.serving.config import models_of
+from zoo.serving.metrics import EXPECTED_FAILURES, message, status_code
 from zoo.serving.service import DEFAULT_SIGNATURE, Service, merged
-
-_CODES = ((LookupError, grpc.StatusCode.NOT_FOUND), (ValueError, grpc.StatusCode.INVALID_ARGUMENT),
-          (Overloaded, grpc.StatusCode.UNAVAILABLE))
-
 
 def _answers(method):
     """Turn a failure into the gRPC status TF Serving answers with."""
@@ -38,9 +34,8 @@ def _answers(method):
     def wrapper(self, request, context):
         try:
             return method(self, request, context)
-        except tuple(kind for kind, _ in _CODES) as err:
-            code = next(code for kind, code in _CODES if isinstance(err, kind))
-            context.abort(code, err.args[0] if err.args else str(err))
+        except EXPECTED_FAILURES as err:
+            context.abort(grpc.StatusCode[status_code(err)], message(err))
     return wrapper
 
 

@@ -7,13 +7,16 @@
 ``:tensorflow:serving:runtime_latency`` (microseconds in the model itself). With
 batching on, ``:tensorflow:serving:batching_session:batch_size`` too. The names and
 the microsecond buckets (10 times powers of 1.8) are TF Serving's, so its dashboards
-read them; the ``signature`` label is this server's addition.
+read them; the ``signature`` label is this server's addition. ``FAILURES`` says which
+status each kind of failure answers with, for the metrics, REST and gRPC alike.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
+
+from zoo.serving.batching import Overloaded
 
 PATH = "/monitoring/prometheus/metrics"
 PREFIX = ":tensorflow:serving:"
@@ -74,14 +77,19 @@ class Metrics:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
 
+# The failures a request may end in, by the gRPC status TF Serving answers them with;
+# REST answers the HTTP status TF Serving gives each (``HTTP_STATUS``).
+FAILURES = ((LookupError, "NOT_FOUND"), (ValueError, "INVALID_ARGUMENT"),
+            (Overloaded, "UNAVAILABLE"))
+EXPECTED_FAILURES = tuple(kind for kind, _ in FAILURES)
+HTTP_STATUS = {"NOT_FOUND": 404, "INVALID_ARGUMENT": 400, "UNAVAILABLE": 503}
+
+
 def status_code(err: BaseException) -> str:
     """The gRPC status name a failure answers with (``INVALID_ARGUMENT``, ``NOT_FOUND``, ...)."""
-    from zoo.serving.batching import Overloaded
+    return next((code for kind, code in FAILURES if isinstance(err, kind)), "INTERNAL")
 
-    if isinstance(err, LookupError):
-        return "NOT_FOUND"
-    if isinstance(err, ValueError):
-        return "INVALID_ARGUMENT"
-    if isinstance(err, Overloaded):
-        return "UNAVAILABLE"
-    return "INTERNAL"
+
+def message(err: BaseException) -> str:
+    """What a failure says (a ``KeyError``'s text without the quotes ``str`` adds)."""
+    return err.args[0] if err.args and isinstance(err.args[0], str) else str(err)

@@ -159,8 +159,8 @@ def make_app(root="saved_models", *, poll_seconds: float = 2.0,
     from starlette.concurrency import run_in_threadpool
     from starlette.exceptions import HTTPException
 
-    from zoo.serving.batching import Overloaded
-    from zoo.serving.metrics import PATH as METRICS_PATH
+    from zoo.serving.metrics import (EXPECTED_FAILURES, HTTP_STATUS, PATH as METRICS_PATH,
+                                     message, status_code)
     from zoo.serving.service import Service
 
     if service is None:
@@ -230,12 +230,8 @@ def make_app(root="saved_models", *, poll_seconds: float = 2.0,
             if verb == "/metadata":
                 return JSONResponse(store.metadata(**spec))
             return JSONResponse(store.status(**spec))
-        except LookupError as err:
-            raise HTTPException(404, err.args[0]) from None
-        except ValueError as err:
-            raise HTTPException(400, str(err)) from None
-        except Overloaded as err:
-            raise HTTPException(503, str(err)) from None
+        except EXPECTED_FAILURES as err:
+            raise HTTPException(HTTP_STATUS[status_code(err)], message(err)) from None
 
     async def malformed(request):
         raise HTTPException(400, f"Malformed request: {request.method} {request.url.path}")
