@@ -278,6 +278,33 @@ def test_grpc_predict_classify_metadata_and_status_with_the_stock_stubs(server):
         (1, get_model_status_pb2.ModelVersionStatus.AVAILABLE)]
 
 
+def test_answers_name_the_version_that_ran_when_a_newer_one_lands_meanwhile(server,
+                                                                           monkeypatch):
+    """The first lookup finds version 1; every later one finds version 2 (just landed)."""
+    _, channel, service, _ = server
+    found = service.store.get
+    lookups = []
+
+    def newer_after_the_first(name, version=None, label=None):
+        lookups.append(name)
+        return found(name, version=1 if len(lookups) == 1 else 2)
+
+    stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+    predict = predict_pb2.PredictRequest()
+    predict.model_spec.name = "sentiment_lstm"
+    predict.inputs["text"].CopyFrom(tf.make_tensor_proto(TEXTS))
+    classify = classification_pb2.ClassificationRequest()
+    classify.model_spec.name = "sentiment_lstm"
+    classify.model_spec.signature_name = "classify"
+    classify.input.example_list.examples.add().features.feature["text"].bytes_list.value.append(
+        b"a great story")
+    for call, request in ((stub.Predict, predict), (stub.Classify, classify)):
+        lookups.clear()
+        monkeypatch.setattr(service.store, "get", newer_after_the_first)
+        assert call(request, timeout=60).model_spec.version.value == 1
+        monkeypatch.undo()
+
+
 def test_grpc_errors_carry_tf_serving_status_codes(server):
     _, channel, *_ = server
     stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)

@@ -82,14 +82,13 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
         spec = _spec(request.model_spec)
         signature = request.model_spec.signature_name or DEFAULT_SIGNATURE
         inputs = {name: tf.make_ndarray(proto).tolist() for name, proto in request.inputs.items()}
-        outputs = self.service.predict(spec, signature, inputs, "GRPC")
+        predictor, outputs = self.service.predict(spec, signature, inputs, "GRPC")
         wanted = set(request.output_filter)
         unknown = sorted(wanted - set(outputs))
         if unknown:
             raise ValueError(f"output tensor alias not found in signature: {unknown[0]}")
         response = predict_pb2.PredictResponse()
-        _answer_spec(response.model_spec, spec["name"], self.service.store.get(**spec),
-                     signature)
+        _answer_spec(response.model_spec, spec["name"], predictor, signature)
         for name, value in outputs.items():
             if not wanted or name in wanted:
                 response.outputs[name].CopyFrom(tf.make_tensor_proto(value))
@@ -116,9 +115,8 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
         the response's model spec."""
         spec = _spec(request.model_spec)
         signature = request.model_spec.signature_name or DEFAULT_SIGNATURE
-        results = method(spec, signature, _examples(request.input), "GRPC")
-        _answer_spec(response.model_spec, spec["name"], self.service.store.get(**spec),
-                     signature)
+        predictor, results = method(spec, signature, _examples(request.input), "GRPC")
+        _answer_spec(response.model_spec, spec["name"], predictor, signature)
         return results
 
     @_answers

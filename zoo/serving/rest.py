@@ -199,18 +199,22 @@ def make_app(root="saved_models", *, poll_seconds: float = 2.0,
     async def predict(spec, body):
         predictor = store.get(**spec)
         signature, inputs, rows = parse_predict_request(body, predictor)
-        outputs = await run_in_threadpool(service.predict, spec, signature, inputs, "REST")
+        # The predictor the request was parsed against runs it, whatever lands meanwhile.
+        _, outputs = await run_in_threadpool(service.predict, spec, signature, inputs, "REST",
+                                             predictor)
         return format_response(outputs, rows)
 
     async def classify(spec, body):
         signature, examples = parse_examples_request(body)
-        results = await run_in_threadpool(service.classify, spec, signature, examples, "REST")
+        _, results = await run_in_threadpool(service.classify, spec, signature, examples,
+                                             "REST")
         return {"results": [[[label, _float32(score)] for label, score in row]
                             for row in results]}
 
     async def regress(spec, body):
         signature, examples = parse_examples_request(body, "regress")
-        results = await run_in_threadpool(service.regress, spec, signature, examples, "REST")
+        _, results = await run_in_threadpool(service.regress, spec, signature, examples,
+                                             "REST")
         return {"results": [_float32(value) for value in results]}
 
     verbs = {":predict": predict, ":classify": classify, ":regress": regress}

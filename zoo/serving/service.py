@@ -9,8 +9,13 @@ signature of another method is refused with TF Serving's message.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from zoo.serving.metrics import Metrics
 from zoo.serving.store import ModelStore
+
+if TYPE_CHECKING:
+    from zoo.serving.predictor import Predictor
 
 CLASSIFY = "tensorflow/serving/classify"
 REGRESS = "tensorflow/serving/regress"
@@ -24,32 +29,37 @@ class Service:
         self.store, self.batcher = store, batcher
         self.metrics = metrics or Metrics()
 
-    def predict(self, spec: dict, signature: str, inputs: dict, entrypoint: str) -> dict:
-        """Outputs of ``signature`` on ``inputs`` (plain values), as numpy arrays."""
+    # Each call answers with the predictor (model version) that ran it beside its result: a
+    # new version may land meanwhile, and the answer must name the one that answered.
+
+    def predict(self, spec: dict, signature: str, inputs: dict, entrypoint: str,
+                predictor=None) -> tuple[Predictor, dict]:
+        """``(predictor, outputs)``: ``signature`` on ``inputs`` (plain values), outputs as
+        numpy arrays, run by ``predictor`` (default: the store's for ``spec``)."""
         signature = signature or DEFAULT_SIGNATURE
         with self.metrics.request(spec["name"], signature, "predict", entrypoint):
-            predictor = self.store.get(**spec)
+            predictor = predictor or self.store.get(**spec)
             tensors = predictor.tensors(signature, inputs, defaults=False)
-            return self._call(spec["name"], predictor, signature, tensors, "predict")
+            return predictor, self._call(spec["name"], predictor, signature, tensors, "predict")
 
     def classify(self, spec: dict, signature: str, examples: list[bytes],
-                 entrypoint: str) -> list[list[tuple[str, float]]]:
-        """Per serialized example, ``(label, score)`` of every class."""
-        out = self._on_examples(spec, signature, examples, entrypoint, "classify")
+                 entrypoint: str) -> tuple[Predictor, list[list[tuple[str, float]]]]:
+        """``(predictor, rows)``: per serialized example, ``(label, score)`` of every class."""
+        predictor, out = self._on_examples(spec, signature, examples, entrypoint, "classify")
         classes, scores = out.get("classes"), out.get("scores")
         rows, columns = (scores if scores is not None else classes).shape
-        return [[(str(classes[i, j]) if classes is not None else "",
-                  float(scores[i, j]) if scores is not None else 0.0)
-                 for j in range(columns)] for i in range(rows)]
+        return predictor, [[(str(classes[i, j]) if classes is not None else "",
+                             float(scores[i, j]) if scores is not None else 0.0)
+                            for j in range(columns)] for i in range(rows)]
 
     def regress(self, spec: dict, signature: str, examples: list[bytes],
-                entrypoint: str) -> list[float]:
-        """Per serialized example, the regression signature's value."""
-        out = self._on_examples(spec, signature, examples, entrypoint, "regress")
-        return [float(v) for v in out["outputs"].reshape(-1)]
+                entrypoint: str) -> tuple[Predictor, list[float]]:
+        """``(predictor, values)``: per serialized example, the regression signature's value."""
+        predictor, out = self._on_examples(spec, signature, examples, entrypoint, "regress")
+        return predictor, [float(v) for v in out["outputs"].reshape(-1)]
 
     def _on_examples(self, spec, signature, examples, entrypoint, api):
-        """A classify or regress signature's outputs on serialized examples."""
+        """``(predictor, outputs)`` of a classify or regress signature on serialized examples."""
         signature = signature or DEFAULT_SIGNATURE
         method, kind = {"classify": (CLASSIFY, "classification"),
                         "regress": (REGRESS, "regression")}[api]
@@ -66,7 +76,7 @@ class Service:
                 raise ValueError("Expected one input Tensor.")
             tensors = predictor.tensors(signature, {next(iter(specs)): examples},
                                         defaults=False)
-            return self._call(spec["name"], predictor, signature, tensors, api)
+            return predictor, self._call(spec["name"], predictor, signature, tensors, api)
 
     def _call(self, model, predictor, signature, tensors, api):
         with self.metrics.runtime(model, signature, api):
