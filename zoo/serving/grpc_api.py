@@ -28,6 +28,7 @@ from zoo.serving.config import models_of
 from zoo.serving.metrics import EXPECTED_FAILURES, message, status_code
 from zoo.serving.service import DEFAULT_SIGNATURE, Service, merged
 
+
 def _answers(method):
     """Turn a failure into the gRPC status TF Serving answers with."""
     @functools.wraps(method)

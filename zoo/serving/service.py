@@ -38,7 +38,8 @@ class Service:
         numpy arrays, run by ``predictor`` (default: the store's for ``spec``)."""
         signature = signature or DEFAULT_SIGNATURE
         with self.metrics.request(spec["name"], signature, "predict", entrypoint):
-            predictor = predictor or self.store.get(**spec)
+            if predictor is None:
+                predictor = self.store.get(**spec)
             tensors = predictor.tensors(signature, inputs, defaults=False)
             return predictor, self._call(spec["name"], predictor, signature, tensors, "predict")
 

@@ -37,8 +37,8 @@ class ModelStore:
                              "config file")
         self.config_file, self._config_stamp = config_file, None
         if config_file is not None:
+            self._config_stamp = _stamp(config_file)  # before reading: a later edit is re-read
             models = read_model_config(config_file)
-            self._config_stamp = _stamp(config_file)
         self.root = None if root is None else Path(root)
         if self.root is not None and not self.root.is_dir():
             raise FileNotFoundError(f"{self.root} is not a directory")
@@ -46,27 +46,21 @@ class ModelStore:
             raise ValueError(f"version_policy={version_policy!r}; expected one of "
                              f"{', '.join(VERSION_POLICIES)}")
         self.version_policy = version_policy
-        self._configured = None if models is None else {m.name: m for m in models}
+        self._lock = threading.Lock()
+        self._configured: dict[str, ServedModel] | None = None
+        if models is not None:
+            self._serve(models)
         self._served: dict[str, ServedModel] = {}
         self._models: dict[str, dict[int, Predictor]] = {}
         self._broken: dict[tuple[str, int], tuple[list, str]] = {}
         self._empty: set[str] = set()  # model directories without versions, logged once
-        self._lock = threading.Lock()
 
     def refresh(self):
         """Load versions that appeared, forget those that went; with a model config file,
         read it again first where it changed (a bad one is logged and the last good one
         kept)."""
-        if self.config_file is not None and _stamp(self.config_file) != self._config_stamp:
-            self._config_stamp = _stamp(self.config_file)
-            try:
-                models = read_model_config(self.config_file)
-            except (OSError, ValueError) as err:
-                log.warning("keeping the models served; %s", err)
-            else:
-                log.info("serving the models of %s as changed", self.config_file)
-                with self._lock:
-                    self._configured = {m.name: m for m in models}
+        if self.config_file is not None:
+            self._read_config_if_changed()
         with self._lock:
             served = self._served_models()
             models, broken, empty = {}, {}, set()
@@ -101,9 +95,25 @@ class ModelStore:
 
     def configure(self, models: list[ServedModel]) -> None:
         """Serve these models from now on (a reloaded model config), then refresh."""
+        self._serve(models)
+        self.refresh()
+
+    def _serve(self, models: list[ServedModel]) -> None:
         with self._lock:
             self._configured = {m.name: m for m in models}
-        self.refresh()
+
+    def _read_config_if_changed(self) -> None:
+        stamp = _stamp(self.config_file)
+        if stamp == self._config_stamp:
+            return
+        self._config_stamp = stamp
+        try:
+            models = read_model_config(self.config_file)
+        except (OSError, ValueError) as err:
+            log.warning("keeping the models served; %s", err)
+            return
+        log.info("serving the models of %s as changed", self.config_file)
+        self._serve(models)
 
     def _served_models(self) -> dict[str, ServedModel]:
         if self._configured is not None:
