@@ -24,10 +24,11 @@ class ModelStore:
     itself, each served under ``version_policy`` (TF Serving's ``"latest"``: each
     model's highest version that loads; ``"all"``: every one that loads); or ``models``
     (``ServedModel``s) or a ``config_file`` (TF Serving's model config, read again
-    when it changes) name each model's directory, policy and version labels. A version that fails to load is logged and skipped
-    (under ``"latest"`` the next lower one is served instead), and tried again only
-    when one of its files changes; a model directory without versions is logged once
-    and skipped; dot-prefixed directories (exports in progress) are never looked at.
+    when it changes) name each model's directory, policy and version labels. A version
+    that fails to load is logged and skipped (under ``"latest"`` the next lower one is
+    served instead), and tried again only when one of its files changes; a model
+    directory without versions is logged once and skipped; dot-prefixed directories
+    (exports in progress) are never looked at.
     """
 
     def __init__(self, root=None, version_policy: str = "latest",
