@@ -33,9 +33,11 @@ Variants of the zoo's setup, timed the same way (``--variants``): ``jit`` (train
 step compiled with XLA), ``float32`` and ``bf16`` (Keras's ``float32`` or
 ``mixed_bfloat16`` policy: bfloat16 compute, float32 weights; CPUs with AVX512-BF16
 or AMX run it natively; the one the recipe already uses is skipped),
-``batchN`` and ``seqN`` (other batch sizes and window lengths), ``stateful`` (the
-same layers with ``stateful=True``: the same work per token, state carried from
-batch to batch), ``nometrics`` (without the accuracy metrics). Each round line
+``batchN`` and ``seqN`` (other batch sizes and window lengths), ``stateful`` (Keras's
+LSTM layers with ``stateful=True``: the same work per token, state carried from
+batch to batch), ``kerasloop`` (Keras's own ``LSTM`` layers in place of the zoo's
+``WeightDropLSTM``, whose CPU loop projects every step's input at once; weight
+drop off), ``nometrics`` (without the accuracy metrics). Each round line
 shows the mean training loss of its steps: same-batch-size variants read the same
 batches, so a variant that trains worse shows there. The input pipelines alone
 are timed too (tokens per second read from each iterator, no training), to show
@@ -54,7 +56,8 @@ import time
 
 from benchmarks.common import print_machine, report
 
-VARIANTS = ("float32", "jit", "stateful", "nometrics", "batch64", "batch256", "seq200")
+VARIANTS = ("kerasloop", "float32", "jit", "stateful", "nometrics", "batch64", "batch256",
+            "seq200")
 TUTORIAL_BATCH, TUTORIAL_SEQ_LENGTH, TUTORIAL_BUFFER = 64, 100, 10000
 
 
@@ -69,7 +72,7 @@ def train_text(args) -> str:
 
 
 def zoo_side(args, recipe, *, batch_size=None, sequence_length=None, jit=False,
-             precision=None, stateful=False, metrics=True) -> dict:
+             precision=None, stateful=False, kerasloop=False, metrics=True) -> dict:
     """The recipe's pipeline and model (``zoo train stacked_lstm``), optionally varied."""
     import keras
 
@@ -89,10 +92,12 @@ def zoo_side(args, recipe, *, batch_size=None, sequence_length=None, jit=False,
                     embedding_dim=recipe.embedding_dim, units=recipe.units,
                     num_layers=recipe.num_layers, dropout=recipe.dropout, cell=recipe.cell,
                     learning_rate=recipe.learning_rate, clipnorm=recipe.clipnorm)
+    if not (stateful or kerasloop):
+        settings["weight_dropout"] = recipe.weight_dropout
     # Layers built under a mixed policy compute in bfloat16 and keep float32 weights.
     with precision_policy(precision or recipe.precision):
-        if stateful:
-            model = _stateful_model(batch_size, sequence_length, settings)
+        if stateful or kerasloop:
+            model = _keras_lstm_model(batch_size, sequence_length, settings, stateful=stateful)
         else:
             model = zoo.build("stacked_lstm", **settings)
     if not metrics:
@@ -104,8 +109,8 @@ def zoo_side(args, recipe, *, batch_size=None, sequence_length=None, jit=False,
             "tokens": batch_size * sequence_length, "pipeline": data.train}
 
 
-def _stateful_model(batch_size, sequence_length, settings):
-    """The stacked_lstm layers with ``stateful=True`` (fixed batch size), compiled alike."""
+def _keras_lstm_model(batch_size, sequence_length, settings, stateful):
+    """The stacked_lstm of Keras's LSTM layers (``stateful``: fixed batch size), compiled alike."""
     import keras
 
     from zoo.tasks.common import compile_model
@@ -113,7 +118,7 @@ def _stateful_model(batch_size, sequence_length, settings):
     tokens = keras.Input(batch_shape=(batch_size, sequence_length), dtype="int64")
     x = keras.layers.Embedding(settings["vocab_size"], settings["embedding_dim"])(tokens)
     for _ in range(settings["num_layers"]):
-        x = keras.layers.LSTM(settings["units"], return_sequences=True, stateful=True)(x)
+        x = keras.layers.LSTM(settings["units"], return_sequences=True, stateful=stateful)(x)
         x = keras.layers.Dropout(settings["dropout"])(x)
     logits = keras.layers.Dense(settings["vocab_size"])(x)
     probs = keras.layers.Activation("softmax", dtype="float32")(logits)
@@ -199,7 +204,7 @@ def pipeline_rate(dataset, tokens_per_batch: int, batches: int) -> float:
 
 
 def _variant(name: str) -> str:
-    if (name in ("jit", "bf16", "float32", "stateful", "nometrics")
+    if (name in ("jit", "bf16", "float32", "stateful", "kerasloop", "nometrics")
             or re.fullmatch(r"(batch|seq)[1-9][0-9]*", name)):
         return name
     raise argparse.ArgumentTypeError(f"unknown variant {name!r}")
@@ -207,7 +212,7 @@ def _variant(name: str) -> str:
 
 def variant_options(name: str) -> dict:
     """``zoo_side`` keyword arguments of a variant."""
-    if name in ("jit", "stateful"):
+    if name in ("jit", "stateful", "kerasloop"):
         return {name: True}
     if name in ("bf16", "float32"):
         return {"precision": "mixed_bfloat16" if name == "bf16" else "float32"}
@@ -225,7 +230,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--steps", type=int, default=3, help="timed steps per side and round")
     p.add_argument("--rounds", type=int, default=6, help="turns each side takes")
     p.add_argument("--variants", nargs="*", default=None, type=_variant,
-                   help="variants of the zoo's setup to time as well: float32, bf16, jit, stateful, "
+                   help="variants of the zoo's setup to time as well: float32, bf16, jit, stateful, kerasloop, "
                         "nometrics, batchN, seqN (none: just the two); default: "
                         f"{' '.join(VARIANTS)} (--quick: none)")
     p.add_argument("--seed", type=int, default=0)

@@ -159,6 +159,43 @@ def test_stacked_lstm_has_dropout_between_stacked_layers():
         zoo.build_stacked_lstm(num_layers=1)
 
 
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("return_sequences,go_backwards", [(True, False), (False, True)])
+def test_weight_dropped_layers_are_keras_layers_at_inference_and_drop_weights_in_training(
+        cell, return_sequences, go_backwards):
+    from zoo.tasks.recurrent import WeightDropGRU, WeightDropLSTM
+
+    ours, theirs = {"lstm": (WeightDropLSTM, keras.layers.LSTM),
+                    "gru": (WeightDropGRU, keras.layers.GRU)}[cell]
+    x = np.random.default_rng(0).normal(size=(3, 12, 5)).astype("float32")
+    mask = np.arange(12)[None, :] < np.array([[12], [7], [1]])  # right-padded rows
+    settings = dict(return_sequences=return_sequences, go_backwards=go_backwards,
+                    return_state=True)
+    dropped = ours(6, weight_dropout=0.5, seed=1, **settings)
+    plain = theirs(6, **settings)
+    expected = [np.asarray(t) for t in dropped(x, mask=mask)]
+    plain(x)
+    plain.set_weights(dropped.get_weights())
+    for got, want in zip(plain(x, mask=mask), expected):
+        np.testing.assert_allclose(np.asarray(got), want, atol=1e-5)
+    # In training the loop runs on a dropped recurrent kernel; without drop it is the layer.
+    assert not np.allclose(np.asarray(dropped(x, mask=mask, training=True)[0]), expected[0],
+                           atol=1e-3)
+    dropped.weight_dropout = 0.0
+    np.testing.assert_allclose(np.asarray(dropped(x, mask=mask, training=True)[0]), expected[0],
+                               atol=1e-5)
+    assert ours.from_config({**dropped.get_config(), "weight_dropout": 0.3}).weight_dropout == 0.3
+    with pytest.raises(ValueError, match="weight_dropout="):
+        ours(6, weight_dropout=1.0)
+
+
+def test_stacked_lstm_drops_its_recurrent_weights():
+    model = zoo.build_stacked_lstm(compile=False)
+    assert {model.get_layer(f"rnn_{i}").weight_dropout for i in range(2)} == {0.25}
+    with pytest.raises(ValueError, match="weight_dropout="):
+        zoo.build_stacked_lstm(weight_dropout=1.0)
+
+
 def test_sentiment_lstm_is_bidirectional_and_stacks():
     model = zoo.build_sentiment_lstm(num_layers=2, num_classes=5, compile=False)
     assert isinstance(model.get_layer("bidirectional_1"), keras.layers.Bidirectional)

@@ -8,13 +8,16 @@ CELLS = ("simple_rnn", "lstm", "gru")
 
 
 def recurrent_layer(cell: str, units: int, *, return_sequences: bool, name: str,
-                    return_state: bool = False, dropout: float = 0.0, use_cudnn="auto"):
+                    return_state: bool = False, dropout: float = 0.0,
+                    weight_dropout: float = 0.0, use_cudnn="auto"):
     """A SimpleRNN, LSTM or GRU layer with cuDNN-eligible settings.
 
     LSTM/GRU keep tanh/sigmoid activations, no recurrent dropout, no unrolling and
     biases on (GRU with ``reset_after``) so a GPU runs the fused kernel; ``dropout``
-    applies to the layer's inputs only. ``use_cudnn=False`` gives the portable graph
-    used for exports.
+    applies to the layer's inputs only. ``weight_dropout`` (LSTM/GRU) drops out the
+    recurrent kernel while training, one mask a batch (``zoo.tasks.recurrent``), which
+    keeps the fused kernel usable. ``use_cudnn=False`` gives the portable graph used
+    for exports.
     """
     import keras
 
@@ -22,10 +25,19 @@ def recurrent_layer(cell: str, units: int, *, return_sequences: bool, name: str,
     common = dict(units=units, return_sequences=return_sequences, return_state=return_state,
                   dropout=dropout, name=name)
     if cell == "simple_rnn":
+        if weight_dropout:
+            raise ValueError(f"weight_dropout={weight_dropout!r} needs cell 'lstm' or 'gru'")
         return keras.layers.SimpleRNN(**common)
+    if weight_dropout:
+        from zoo.tasks.recurrent import WeightDropGRU, WeightDropLSTM
+
+        common["weight_dropout"] = weight_dropout
+        lstm, gru = WeightDropLSTM, WeightDropGRU
+    else:
+        lstm, gru = keras.layers.LSTM, keras.layers.GRU
     if cell == "lstm":
-        return keras.layers.LSTM(**common, use_cudnn=use_cudnn)
-    return keras.layers.GRU(**common, reset_after=True, use_cudnn=use_cudnn)
+        return lstm(**common, use_cudnn=use_cudnn)
+    return gru(**common, reset_after=True, use_cudnn=use_cudnn)
 
 
 def compile_model(model, *, learning_rate: float, clipnorm: float | None, metrics,

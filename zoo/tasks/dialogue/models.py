@@ -49,6 +49,7 @@ def check_chatbot(s: dict) -> None:
     check_choice("cell", s["cell"], CELLS)
     check_choice("attention", s["attention"], ATTENTION)
     check_rate("dropout", s["dropout"])
+    check_rate("weight_dropout", s["weight_dropout"])
     check_positive("learning_rate", s["learning_rate"])
     check_optional_positive("clipnorm", s["clipnorm"])
     if s["ema_momentum"] is not None:
@@ -58,7 +59,7 @@ def check_chatbot(s: dict) -> None:
 @register_model(CHATBOT_CARD, check=check_chatbot)
 def build_chatbot(*, vocab_size: int = 8000, embedding_dim: int = 128, units: int = 256,
                   cell: str = "gru", bidirectional: bool = True, attention: str = "additive",
-                  dropout: float = 0.2, learning_rate: float = 1e-3,
+                  dropout: float = 0.2, weight_dropout: float = 0.0, learning_rate: float = 1e-3,
                   clipnorm: float | None = 1.0, ema_momentum: float | None = None,
                   compile: bool = True, use_cudnn="auto"):
     """Encoder-decoder with attention and a copy mechanism, trained with teacher forcing.
@@ -81,7 +82,7 @@ def build_chatbot(*, vocab_size: int = 8000, embedding_dim: int = 128, units: in
     # Encoder: (bi)recurrent over the source; its final states seed the decoder.
     x = keras.layers.Dropout(dropout, name="encoder_dropout")(embedding(source))
     rnn = recurrent_layer(cell, units, return_sequences=True, return_state=True,
-                          name="encoder_rnn", use_cudnn=use_cudnn)
+                          name="encoder_rnn", weight_dropout=weight_dropout, use_cudnn=use_cudnn)
     if bidirectional:
         rnn = keras.layers.Bidirectional(rnn, name="encoder_birnn")
     encoded, *states = rnn(x)
@@ -98,7 +99,8 @@ def build_chatbot(*, vocab_size: int = 8000, embedding_dim: int = 128, units: in
     # Decoder: recurrent over the shifted target, attending over the encoder outputs.
     y_in = keras.layers.Dropout(dropout, name="decoder_dropout")(embedding(target_in))
     y, *_ = recurrent_layer(cell, units, return_sequences=True, return_state=True,
-                            name="decoder_rnn", use_cudnn=use_cudnn)(y_in, initial_state=states)
+                            name="decoder_rnn", weight_dropout=weight_dropout,
+                            use_cudnn=use_cudnn)(y_in, initial_state=states)
     probs = _decoder_head(_new_head(keras, attention, units, vocab_size), y, y_in, keys,
                           source)
     model = keras.Model([source, target_in], probs, name="chatbot")

@@ -25,17 +25,19 @@ def check_language_model(s: dict, min_layers: int = 1) -> None:
 
 def _check_stacked(s: dict) -> None:
     check_language_model(s, min_layers=2)
+    check_rate("weight_dropout", s["weight_dropout"])
 
 
 def _language_model(*, name, vocab_size, embedding_dim, units, num_layers, dropout, cell,
-                    learning_rate, clipnorm, compile, use_cudnn="auto", ema_momentum=None):
+                    learning_rate, clipnorm, compile, use_cudnn="auto", ema_momentum=None,
+                    weight_dropout=0.0):
     import keras
 
     tokens = keras.Input(shape=(None,), dtype="int64", name="tokens")
     x = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")(tokens)
     for i in range(num_layers):
         x = recurrent_layer(cell, units, return_sequences=True, name=f"rnn_{i}",
-                            use_cudnn=use_cudnn)(x)
+                            weight_dropout=weight_dropout, use_cudnn=use_cudnn)(x)
         x = keras.layers.Dropout(dropout, name=f"dropout_{i}")(x)
     logits = keras.layers.Dense(vocab_size, name="logits")(x)
     probs = keras.layers.Activation("softmax", dtype="float32", name="next_token")(logits)
@@ -182,7 +184,8 @@ STACKED_LSTM_CARD = ModelCard(
 
 @register_model(STACKED_LSTM_CARD, check=_check_stacked)
 def build_stacked_lstm(*, vocab_size: int = 67, embedding_dim: int = 64, units: int = 384,
-                       num_layers: int = 2, dropout: float = 0.25, cell: str = "lstm",
+                       num_layers: int = 2, dropout: float = 0.25, weight_dropout: float = 0.25,
+                       cell: str = "lstm",
                        learning_rate: float = 3e-3, clipnorm: float | None = 1.0,
                        ema_momentum: float | None = 0.995, compile: bool = True,
                        use_cudnn="auto"):
@@ -198,4 +201,4 @@ def build_stacked_lstm(*, vocab_size: int = 67, embedding_dim: int = 64, units: 
                            embedding_dim=embedding_dim, units=units, num_layers=num_layers,
                            dropout=dropout, cell=cell, learning_rate=learning_rate,
                            clipnorm=clipnorm, compile=compile, use_cudnn=use_cudnn,
-                           ema_momentum=ema_momentum)
+                           ema_momentum=ema_momentum, weight_dropout=weight_dropout)
