@@ -191,7 +191,7 @@ def test_weight_dropped_layers_are_keras_layers_at_inference_and_drop_weights_in
 
 def test_stacked_lstm_drops_its_recurrent_weights():
     model = zoo.build_stacked_lstm(compile=False)
-    assert {model.get_layer(f"rnn_{i}").weight_dropout for i in range(2)} == {0.25}
+    assert {model.get_layer(f"rnn_{i}").weight_dropout for i in range(2)} == {0.1}
     with pytest.raises(ValueError, match="weight_dropout="):
         zoo.build_stacked_lstm(weight_dropout=1.0)
 
