@@ -364,6 +364,76 @@ def test_averaged_weights_are_validated_and_kept_when_the_budget_ends_training(
     assert any(not np.allclose(a, b) for a, b in zip(model.get_weights(), slow.training_weights))
 
 
+def _noisy_regression(learning_rate, epochs, average_epochs):
+    """A linear model fitted by SGD to noisy targets; validated on noise-free ones."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(8, 1))
+    x, x_val = rng.normal(size=(256, 8)), rng.normal(size=(128, 8))
+    y = x @ w + rng.normal(scale=1.0, size=(256, 1))
+    # Reshuffled every epoch: a fixed order would bring SGD back to one point each epoch.
+    train = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(256, seed=0).batch(4)
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(learning_rate), "mse")
+    validation = (x_val, x_val @ w)
+
+    class Recorder(keras.callbacks.Callback):  # the trainable weights after every epoch
+        epochs = []
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.epochs.append([v.numpy() for v in self.model.trainable_weights])
+
+    recorder = Recorder()
+    average = zoo_callbacks.AverageLastEpochs(average_epochs, validation, "val_loss", "min")
+    model.fit(train, epochs=epochs, validation_data=validation, verbose=0,
+              callbacks=[recorder, average])
+    return model, recorder.epochs, average, validation
+
+
+def test_the_average_of_the_last_epochs_is_kept_where_it_validates_better():
+    # A large SGD step on noisy targets: each epoch ends at another noisy point, and the
+    # average of several lies nearer the truth (Polyak averaging).
+    model, epochs, average, (x_val, y_val) = _noisy_regression(0.05, epochs=10,
+                                                               average_epochs=8)
+    assert set(average.chosen["candidates"]) == {
+        "epoch 10", "the average of epochs 9-10", "the average of epochs 7-10",
+        "the average of epochs 3-10"}
+    kept = average.chosen["kept"]
+    assert kept.startswith("the average of epochs"), average.chosen
+    first = int(kept.split()[-1].split("-")[0])
+    expected = [np.mean(ws, axis=0) for ws in zip(*epochs[first - 1:])]
+    for got, want in zip(model.trainable_weights, expected):
+        np.testing.assert_allclose(got.numpy(), want, rtol=1e-5, atol=1e-6)
+    loss = model.evaluate(x_val, y_val, verbose=0)
+    assert loss == pytest.approx(min(average.chosen["candidates"].values()), rel=1e-5)
+    assert loss < average.chosen["candidates"]["epoch 10"]
+
+
+def test_an_average_that_validates_worse_is_not_kept():
+    # A small step far from the optimum: every epoch is better than the last, and an
+    # average of epochs lags behind the last one.
+    model, epochs, average, _ = _noisy_regression(1e-4, epochs=4, average_epochs=4)
+    assert average.chosen["kept"] == "epoch 4", average.chosen
+    for got, want in zip(model.trainable_weights, epochs[-1]):
+        np.testing.assert_array_equal(got.numpy(), want)
+
+
+def test_average_epochs_is_checked_and_appended_last_with_validation_data():
+    with pytest.raises(ValueError, match="average_epochs=1 averages nothing"):
+        ChatbotRecipe(average_epochs=1).validate()
+    with pytest.raises(ValueError, match="average_epochs=-2 is out of range"):
+        ChatbotRecipe(average_epochs=-2).validate()
+    config = ChatbotRecipe(run_dir="unused")
+    found = zoo_callbacks.callbacks(config, "val_token_accuracy", "max", validation=object())
+    assert isinstance(found[-1], zoo_callbacks.AverageLastEpochs)
+    assert found[-1].epochs == config.average_epochs >= 2
+    assert not any(isinstance(c, zoo_callbacks.AverageLastEpochs)
+                   for c in zoo_callbacks.callbacks(config, "val_loss", "min"))
+
+
 def _fit_tiny(epochs, callbacks):
     import keras
     import numpy as np

@@ -22,9 +22,10 @@ DIVERGENCE_FACTOR = 10.0  # see StopOnDivergence
 
 
 def callbacks(config, monitor: str, mode: str, ema: bool = False, run_dir=None,
-              chief: bool = True) -> list:
+              chief: bool = True, validation=None) -> list:
     """Divergence guard, LR schedule, backup for --resume, best checkpoint, early stopping,
-    TensorBoard; with ``ema`` (an optimizer averaging the weights), the average swapped in.
+    TensorBoard; with ``ema`` (an optimizer averaging the weights), the average swapped in;
+    with ``config.average_epochs`` and ``validation``, the last epochs' average, if better.
 
     Checkpoints and logs go to ``run_dir`` (default: the config's run directory); the
     backup is always the run directory's, which every worker of a multi-worker run reads
@@ -53,6 +54,10 @@ def callbacks(config, monitor: str, mode: str, ema: bool = False, run_dir=None,
                                        patience=config.early_stopping_patience,
                                        restore_best_weights=True)]
         if config.early_stopping_patience is not None else []
+    ) + (
+        # Last: it weighs its averages against what early stopping leaves in the model.
+        [AverageLastEpochs(config.average_epochs, validation, monitor, mode)]
+        if getattr(config, "average_epochs", 0) > 1 and validation is not None else []
     )
 
 
@@ -281,3 +286,59 @@ class KeepAveragedWeights(keras.callbacks.SwapEMAWeights):
         super().on_epoch_end(epoch, logs)
         if self.model.stop_training and epoch != self.params["epochs"] - 1:
             self._finalize_ema_values()
+
+
+class AverageLastEpochs(keras.callbacks.Callback):
+    """Keeps the average of the last epochs' weights where it validates better.
+
+    The trainable weights at the end of each of the last ``epochs`` epochs are kept in
+    memory; when training ends, the averages of the last 2, 4, 8, ... of them (and of all
+    kept) are validated beside the weights the model holds (the best epoch's, as early
+    stopping restores them), and the best by ``monitor`` stays (on a tie, the weights
+    held). Averaging the end of a run (SWA, Izmailov et al. 2018; checkpoint averaging,
+    Vaswani et al. 2017) lands in a flatter region than any one epoch, with no warm-up,
+    where a moving average starts from the initial weights. A resumed run averages the
+    epochs since it resumed. ``chosen`` describes the choice once training has ended.
+    """
+
+    def __init__(self, epochs: int, validation, monitor: str, mode: str):
+        super().__init__()
+        self.epochs, self.mode = epochs, mode
+        # A dataset, or (inputs, targets) arrays as fit's validation_data takes them.
+        self.validation = validation if isinstance(validation, tuple) else (validation,)
+        self.metric = monitor.removeprefix("val_")
+        self.chosen: dict | None = None
+
+    def on_train_begin(self, logs=None):
+        self.kept: list[tuple[int, list]] = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.kept = [*self.kept, (epoch + 1, [w.numpy() for w in
+                                             self.model.trainable_weights])][-self.epochs:]
+
+    def on_train_end(self, logs=None):
+        if len(self.kept) < 2:
+            return
+        variables = self.model.trainable_weights
+        held = [w.numpy() for w in variables]
+        tails = sorted({2 ** k for k in range(1, len(self.kept).bit_length())}
+                       | {len(self.kept)})
+        same = [epoch for epoch, ws in self.kept
+                if all((a == b).all() for a, b in zip(ws, held))]
+        candidates = [(f"epoch {same[-1]}" if same else "the best epoch", held)] + [
+            (f"the average of epochs {self.kept[-n][0]}-{self.kept[-1][0]}",
+             [sum(ws) / n for ws in zip(*(w for _, w in self.kept[-n:]))]) for n in tails]
+        scores = []
+        for name, weights in candidates:
+            for variable, value in zip(variables, weights):
+                variable.assign(value)
+            result = self.model.evaluate(*self.validation, verbose=0, return_dict=True)
+            scores.append(float(result[self.metric]))
+            print(f"weight average: {name} validate at {self.metric}={scores[-1]:.4f}",
+                  flush=True)
+        pick = (max if self.mode == "max" else min)(range(len(scores)), key=scores.__getitem__)
+        for variable, value in zip(variables, candidates[pick][1]):
+            variable.assign(value)
+        self.chosen = {"kept": candidates[pick][0], self.metric: scores[pick],
+                       "candidates": dict(zip((c[0] for c in candidates), scores))}
+        print(f"weight average: keeping {candidates[pick][0]}", flush=True)

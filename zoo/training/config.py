@@ -42,6 +42,8 @@ FLAG_HELP = {
     "lr_schedule": "halve on a validation plateau, or a half cosine to zero",
     "lr_decay_patience": "plateau epochs before the learning rate halves",
     "lr_decay_per_epoch": "extra learning-rate factor each epoch, in (0, 1]",
+    "average_epochs": "keep the average of up to this many last epochs' weights where it "
+                      "validates better than the best epoch (0: off)",
     "max_minutes": "training budget in minutes; the run stops after the epoch that passes it",
     "run_dir": "where metrics, curves, logs and checkpoints go (default: runs/MODEL/N, "
                "a new N each run; runs/MODEL/latest points at the last)",
@@ -93,6 +95,7 @@ class RecipeConfig:
     lr_schedule: str = "plateau"  # or cosine: annealed over the epochs or max_minutes
     lr_decay_patience: int = 1
     lr_decay_per_epoch: float = 1.0
+    average_epochs: int = 0  # 0: off; see zoo.training.callbacks.AverageLastEpochs
     max_minutes: float | None = None
     run_dir: str | None = None
     export_dir: str = "saved_models"
@@ -128,6 +131,10 @@ class RecipeConfig:
             check_int("early_stopping_patience", self.early_stopping_patience, 0)
         check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         check_int("lr_decay_patience", self.lr_decay_patience, 0)
+        check_int("average_epochs", self.average_epochs, 0)
+        if self.average_epochs == 1:
+            raise ValueError("average_epochs=1 averages nothing; expected 0 (off) or an "
+                             "integer >= 2")
         if self.lr_schedule == "cosine" and self.lr_decay_per_epoch != 1:
             raise ValueError(f"lr_decay_per_epoch={self.lr_decay_per_epoch!r} applies to "
                              "lr_schedule='plateau'; with 'cosine' it must be 1")

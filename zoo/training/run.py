@@ -90,7 +90,7 @@ def _fit_evaluate_export(config, task, strategy, policy, run_dir, chief) -> dict
     import keras
 
     from zoo.export import export_model, portable_twin
-    from zoo.training.callbacks import AtomicBackupAndRestore, callbacks
+    from zoo.training.callbacks import AtomicBackupAndRestore, AverageLastEpochs, callbacks
     from zoo.training.runtime import hardware
 
     data = task.load_data(config)
@@ -110,8 +110,9 @@ def _fit_evaluate_export(config, task, strategy, policy, run_dir, chief) -> dict
         train, validation = train.repeat(), validation.take(config.max_steps)
         steps = config.max_steps
     fit_callbacks = callbacks(config, *task.monitor, ema=_averages(model), run_dir=run_dir,
-                              chief=chief)
+                              chief=chief, validation=validation)
     backup = next(c for c in fit_callbacks if isinstance(c, AtomicBackupAndRestore))
+    average = next((c for c in fit_callbacks if isinstance(c, AverageLastEpochs)), None)
     started = time.perf_counter()
     history = model.fit(train, validation_data=validation, epochs=config.epochs,
                         steps_per_epoch=steps, shuffle=False,  # tf.data already shuffles
@@ -136,6 +137,7 @@ def _fit_evaluate_export(config, task, strategy, policy, run_dir, chief) -> dict
         "epochs": list(range(1, len(backup.history.get("loss", [])) + 1)),
         "resumed_at_epoch": backup.resumed_at,
         "epochs_run": epochs_run,  # by this process
+        "weight_average": average.chosen if average else None,
         "test": test_metrics,
         "wall_seconds": wall,
         "examples_per_second": examples / wall if wall else None,
