@@ -222,6 +222,14 @@ def variant_options(name: str) -> dict:
     return {"batch_size" if kind == "batch" else "sequence_length": int(size)}
 
 
+def new_variants(variants: list[str], recipe, policy: str) -> list[str]:
+    """``variants`` once each, without those that repeat the recipe's own setting (under
+    ``policy``, its precision here), which would time the same thing twice."""
+    same = {f"batch{recipe.batch_size}", f"seq{recipe.sequence_length}",
+            "bf16" if policy == "mixed_bfloat16" else "float32"}
+    return [v for v in dict.fromkeys(variants) if v not in same]
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data-dir")
@@ -252,10 +260,7 @@ def main(argv=None) -> None:
     recipe = StackedLSTMRecipe()
     policy = choose_precision(recipe.precision)
     print_machine()
-    # A variant that repeats the recipe's own setting would time the same thing twice.
-    same = {f"batch{recipe.batch_size}", f"seq{recipe.sequence_length}",
-            "bf16" if policy == "mixed_bfloat16" else "float32"}
-    args.variants = [v for v in dict.fromkeys(args.variants) if v not in same]
+    args.variants = new_variants(args.variants, recipe, policy)
     print(f"settings: recipe batch_size={recipe.batch_size} sequence_length="
           f"{recipe.sequence_length} embedding_dim={recipe.embedding_dim} units={recipe.units} "
           f"num_layers={recipe.num_layers} dropout={recipe.dropout} learning_rate="

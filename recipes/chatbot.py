@@ -19,7 +19,6 @@ class ChatbotRecipe(RecipeConfig):
     max_minutes: float | None = 27.0  # data, training, test and export in 30 minutes
     dropout: float = 0.5  # sgd_dev BLEU 9.75 at 0.2, 10.27 at 0.35, 10.44 at 0.5
     learning_rate: float = 3e-3
-    average_epochs: int = 16  # the best of the last epochs' averages, by validation
 
     # The chatterbot corpus is small (about 2,000 pairs) and its held-out conversations
     # share little with the training ones: a smaller model at a steady learning rate,
@@ -28,7 +27,7 @@ class ChatbotRecipe(RecipeConfig):
     PRESETS = {"chatterbot": dict(dataset="chatterbot", units=128, embedding_dim=64,
                                   batch_size=32, learning_rate=5e-3, dropout=0.1, epochs=25,
                                   max_minutes=None, early_stopping_patience=25,
-                                  lr_decay_patience=25, average_epochs=0)}
+                                  lr_decay_patience=25)}
 
 
 def main(argv=None) -> int:

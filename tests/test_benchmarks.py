@@ -1,6 +1,7 @@
 """Benchmarks run (quick settings) and their baselines are sound; no timing is asserted."""
 
 import numpy as np
+import pytest
 
 from benchmarks import generation
 from benchmarks.lm_anchors import kneser_ney_bigram
@@ -103,16 +104,25 @@ def test_train_throughput_benchmark_reports_its_figures(capsys):
 def test_lm_throughput_benchmark_times_the_recipe_against_the_tutorial(shakespeare_dirs,
                                                                          capsys):
     from benchmarks import lm_throughput
+    from recipes.stacked_lstm import StackedLSTMRecipe
 
     data_dir, _ = shakespeare_dirs
-    lm_throughput.main(["--quick", "--data-dir", str(data_dir), "--variants", "float32",
-                        "bf16"])
-    out = capsys.readouterr().out
-    names = figure_names(out)
+    own = f"batch{StackedLSTMRecipe().batch_size}"  # the recipe's own batch: skipped
+    lm_throughput.main(["--quick", "--data-dir", str(data_dir), "--variants", "nometrics", own])
+    names = figure_names(capsys.readouterr().out)
     assert {"ratio_zoo_over_tutorial", "zoo_tokens_per_second",
-            "tutorial_tokens_per_second"} <= set(names)
-    # Exactly one of the two precision variants repeats the recipe's own and is skipped.
-    assert len([n for n in names if n.startswith(("ratio_zoo_bf16", "ratio_zoo_float32"))]) == 1
+            "tutorial_tokens_per_second", "ratio_zoo_nometrics_over_zoo"} <= set(names)
+    assert not any(own in name for name in names)
+
+
+@pytest.mark.parametrize("policy, timed", [("mixed_bfloat16", "float32"), ("float32", "bf16")])
+def test_lm_throughput_variants_skip_the_recipe_s_own_precision(policy, timed):
+    from benchmarks.lm_throughput import new_variants
+    from recipes.stacked_lstm import StackedLSTMRecipe
+
+    recipe = StackedLSTMRecipe()
+    asked = ["float32", "bf16", "jit", "jit", f"batch{recipe.batch_size}", "batch7"]
+    assert new_variants(asked, recipe, policy) == [timed, "jit", "batch7"]
 
 
 def sentences(count: int, seed: int = 0) -> tuple[list[str], list[str]]:
@@ -158,11 +168,11 @@ def test_text_classification_benchmark_reports_its_figures(tmp_path, capsys):
             "sentiment_lstm_min_minus_nbsvm_points"} <= set(names)
 
 
-def test_multiworker_benchmark_trains_one_and_two_workers(capfd):
+def test_multiworker_benchmark_trains_one_and_two_workers(shakespeare_dirs, capfd):
     from benchmarks import multiworker
-    from helpers import REPO
 
-    multiworker.main(["--quick", "--manual-dir", str(REPO / "data" / "tiny_shakespeare")])
+    data_dir, manual_dir = shakespeare_dirs
+    multiworker.main(["--quick", "--manual-dir", str(manual_dir), "--data-dir", str(data_dir)])
     lines = [line for line in capfd.readouterr().out.splitlines() if ": " in line]
     figures = dict(line.split(": ", 1) for line in lines[-8:])
     assert figures["two_workers_replicas"] == "2"

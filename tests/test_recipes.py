@@ -388,7 +388,7 @@ def _noisy_regression(learning_rate, epochs, average_epochs):
 
     recorder = Recorder()
     average = zoo_callbacks.AverageLastEpochs(average_epochs, validation, "val_loss", "min")
-    model.fit(train, epochs=epochs, validation_data=validation, verbose=0,
+    model.fit(train, epochs=epochs, validation_data=validation, verbose=0, shuffle=False,
               callbacks=[recorder, average])
     return model, recorder.epochs, average, validation
 
@@ -426,12 +426,13 @@ def test_average_epochs_is_checked_and_appended_last_with_validation_data():
         ChatbotRecipe(average_epochs=1).validate()
     with pytest.raises(ValueError, match="average_epochs=-2 is out of range"):
         ChatbotRecipe(average_epochs=-2).validate()
-    config = ChatbotRecipe(run_dir="unused")
+    config = ChatbotRecipe(run_dir="unused", average_epochs=8)
     found = zoo_callbacks.callbacks(config, "val_token_accuracy", "max", validation=object())
-    assert isinstance(found[-1], zoo_callbacks.AverageLastEpochs)
-    assert found[-1].epochs == config.average_epochs >= 2
-    assert not any(isinstance(c, zoo_callbacks.AverageLastEpochs)
-                   for c in zoo_callbacks.callbacks(config, "val_loss", "min"))
+    assert isinstance(found[-1], zoo_callbacks.AverageLastEpochs) and found[-1].epochs == 8
+    for config, validation in ((config, None), (ChatbotRecipe(run_dir="unused"), object())):
+        assert not any(isinstance(c, zoo_callbacks.AverageLastEpochs)
+                       for c in zoo_callbacks.callbacks(config, "val_loss", "min",
+                                                        validation=validation))
 
 
 def _fit_tiny(epochs, callbacks):
