@@ -34,14 +34,15 @@ def most_frequent_token_accuracy(dataset) -> float:
 
 
 def test_default_chatbot_learns_real_dialogue(tmp_path):
-    """Ten short epochs of the recipe's defaults on 600 real pairs beat the most frequent token."""
-    config = ChatbotRecipe(train_file=TRAIN, eval_file=TEST, epochs=10, verbose=0,
+    """Seven short epochs of the recipe's defaults on 600 real pairs beat the most frequent
+    token (the training token accuracy reads 3.7 times its rate after seven, 5.2 after ten)."""
+    config = ChatbotRecipe(train_file=TRAIN, eval_file=TEST, epochs=7, verbose=0,
                            run_dir=str(tmp_path / "run"), export_dir=str(tmp_path / "exports"))
     metrics = training.run(config)
     data = dialogue_data(vocab_size=config.vocab_size, sequence_length=config.sequence_length,
                          batch_size=config.batch_size, train_file=TRAIN, eval_file=TEST)
     floor = most_frequent_token_accuracy(data.train)
-    # With a tanh on the attention combination (the stalled model) this run ended at
+    # With a tanh on the attention combination (the stalled model) ten epochs ended at
     # 0.091 against a floor of 0.065, and full sgd_dev training sat at 0.064 for epochs.
     assert metrics["history"]["token_accuracy"][-1] > 1.8 * floor, (floor, metrics["history"])
     assert metrics["test"]["token_accuracy"] > 1.5 * floor, (floor, metrics["test"])
