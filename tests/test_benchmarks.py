@@ -93,7 +93,8 @@ def figure_names(output: str) -> list[str]:
 def test_train_throughput_benchmark_reports_its_figures(capsys):
     from benchmarks import train_throughput
 
-    train_throughput.main(["--quick", "--examples", "300", "--test-examples", "100"])
+    train_throughput.main(["--quick", "--examples", "300", "--test-examples", "100",
+                           "--sequence-length", "64", "--vocab-size", "2000"])
     names = figure_names(capsys.readouterr().out)
     assert names[-2:] == ["accuracy_difference_zoo_minus_tutorial",
                           "accuracy_difference_standard_error"]
