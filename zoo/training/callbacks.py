@@ -57,7 +57,7 @@ def callbacks(config, monitor: str, mode: str, ema: bool = False, run_dir=None,
     ) + (
         # Last: it weighs its averages against what early stopping leaves in the model.
         [AverageLastEpochs(config.average_epochs, validation, monitor, mode)]
-        if getattr(config, "average_epochs", 0) > 1 and validation is not None else []
+        if config.average_epochs > 1 and validation is not None else []
     )
 
 
