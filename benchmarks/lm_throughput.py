@@ -41,7 +41,7 @@ drop off), ``nometrics`` (without the accuracy metrics). Each round line
 shows the mean training loss of its steps: same-batch-size variants read the same
 batches, so a variant that trains worse shows there. The input pipelines alone
 are timed too (tokens per second read from each iterator, no training), to show
-whether either one limits training.
+whether either one limits training. ``--units N`` times both sides at another width.
 
     python -m benchmarks.lm_throughput --manual-dir data/tiny_shakespeare
     python -m benchmarks.lm_throughput --manual-dir data/tiny_shakespeare --quick
@@ -50,6 +50,7 @@ whether either one limits training.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import re
 import statistics
 import time
@@ -241,9 +242,13 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="variants of the zoo's setup to time as well: float32, bf16, jit, stateful, kerasloop, "
                         "nometrics, batchN, seqN (none: just the two); default: "
                         f"{' '.join(VARIANTS)} (--quick: none)")
+    p.add_argument("--units", type=int, default=None,
+                   help="LSTM width of both sides (default: the recipe's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quick", action="store_true", help="tiny settings for a smoke run")
     args = p.parse_args(argv)
+    if args.units is not None and args.units < 1:
+        p.error(f"--units {args.units}: expected an integer >= 1")
     if args.quick:
         args.warmup, args.steps, args.rounds = 1, 2, 1
     if args.variants is None:
@@ -258,6 +263,8 @@ def main(argv=None) -> None:
     from zoo.training.runtime import choose_precision
 
     recipe = StackedLSTMRecipe()
+    if args.units is not None:
+        recipe = dataclasses.replace(recipe, units=args.units)
     policy = choose_precision(recipe.precision)
     print_machine()
     args.variants = new_variants(args.variants, recipe, policy)

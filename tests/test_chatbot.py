@@ -37,7 +37,7 @@ def test_default_chatbot_learns_real_dialogue(tmp_path):
     """Seven short epochs of the recipe's defaults on 600 real pairs beat the most frequent
     token (the training token accuracy reads 3.7 times its rate after seven, 5.2 after ten)."""
     config = ChatbotRecipe(train_file=TRAIN, eval_file=TEST, epochs=7, verbose=0,
-                           run_dir=str(tmp_path / "run"), export_dir=str(tmp_path / "exports"))
+                           run_dir=str(tmp_path / "run"), export=False)
     metrics = training.run(config)
     data = dialogue_data(vocab_size=config.vocab_size, sequence_length=config.sequence_length,
                          batch_size=config.batch_size, train_file=TRAIN, eval_file=TEST)
@@ -46,11 +46,6 @@ def test_default_chatbot_learns_real_dialogue(tmp_path):
     # 0.091 against a floor of 0.065, and full sgd_dev training sat at 0.064 for epochs.
     assert metrics["history"]["token_accuracy"][-1] > 1.8 * floor, (floor, metrics["history"])
     assert metrics["test"]["token_accuracy"] > 1.5 * floor, (floor, metrics["test"])
-    replies = json.loads((Path(metrics["export"]) / "assets" / "metrics.json").read_text())
-    assert replies["test"]["bleu"] == metrics["test"]["bleu"]
-    # The export, scored on its own on the test file, gives the BLEU the run reported.
-    assert zoo.evaluate(metrics["export"], TEST)["bleu"] == pytest.approx(
-        metrics["test"]["bleu"], abs=1e-6)
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +115,8 @@ NAMES = ["Sino", "Alamo", "Delfina", "Nopa", "Tacolicious", "Zuni", "Kokkari", "
 
 
 def test_the_export_copies_a_name_it_never_saw(tmp_path):
-    """Names outside the vocabulary come back as written, from the message, in the export."""
+    """Names outside the vocabulary come back as written, from the message, in the export,
+    and the export scores the test file as the run did."""
     lines = [f"Book a table at {name} for {n}.\tConfirming: a table at {name} for {n} people."
              for n in range(2, 7) for name in NAMES]
     write = lambda name, rows: (tmp_path / name).write_text("\n".join(rows))  # noqa: E731
@@ -136,6 +132,11 @@ def test_the_export_copies_a_name_it_never_saw(tmp_path):
     reply = tf.saved_model.load(metrics["export"]).signatures["reply"]
     out = reply(text=tf.constant(["Book a table at Zzyzx for 4."]))["reply"].numpy()[0].decode()
     assert out == "Confirming: a table at Zzyzx for 4 people.", out
+    # The export, scored on its own on the test file, gives the BLEU the run reported.
+    replies = json.loads((Path(metrics["export"]) / "assets" / "metrics.json").read_text())
+    assert replies["test"]["bleu"] == metrics["test"]["bleu"] > 0
+    assert zoo.evaluate(metrics["export"], str(tmp_path / "test.tsv"))["bleu"] == pytest.approx(
+        metrics["test"]["bleu"], abs=1e-6)
 
 
 def test_copy_distribution_adds_copy_mass_to_known_ids_and_positions_of_unknown_words():
