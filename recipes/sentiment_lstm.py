@@ -13,7 +13,8 @@ class SentimentLSTMRecipe(RecipeConfig):
     Regularised for datasets from a few thousand sentences to 100,000 reviews with no
     flag chosen per set: word dropout on the embeddings, dropout, a vocabulary cut by
     frequency, the best epoch by validation loss, learning-rate decay on plateau; beside
-    the LSTM, a linear bag of words and word pairs weighted as NBSVM's (--ngram-buckets).
+    the LSTM, NBSVM and naive Bayes over words, word pairs and pieces of words
+    (--ngram-buckets).
     """
 
     model: str = "sentiment_lstm"

@@ -135,7 +135,25 @@ def make(kind: str, use_cudnn="auto", seed: int = 0) -> Made:
         if kind == "classifier":
             labels = LABELS
     model = zoo.build(name, **settings, use_cudnn=use_cudnn)
+    if kind == "classifier":  # a linear part with a say: exports must compute its features alike
+        import numpy as np
+
+        linear = model.get_layer("ngram_logits")
+        rng = np.random.default_rng(seed)
+        for weight in (linear.table, linear.log_likelihood):
+            weight.assign(rng.normal(scale=0.3, size=weight.shape).astype("float32"))
     return Made(kind, name, model, settings, vectorizers, labels)
+
+
+def classifier_inputs(made: Made, texts) -> dict:
+    """A classifier's inputs for ``texts``, as its data pipeline makes them."""
+    import tensorflow as tf
+
+    from zoo.tasks.text_classification.data import linear_features
+
+    texts = tf.constant(texts)
+    return {"tokens": made.vectorizers["text"](texts)[:, :MAX_LENGTH["classifier"]],
+            "ngrams": linear_features(texts, MAX_LENGTH["classifier"])}
 
 
 def export(made: Made, base_dir, **kwargs) -> Path:

@@ -22,7 +22,7 @@ import zoo.data
 from zoo.data import DatasetUnavailableError, lower_and_split_punctuation
 from zoo.tasks.dialogue.data import dialogue_data
 from zoo.tasks.language_modeling.data import language_model_data
-from zoo.tasks.text_classification.data import classification_data
+from zoo.tasks.text_classification.data import FEATURE_SPACE, classification_data, linear_features
 from zoo.data.text import join_words, split_edge_punctuation
 from zoo.data import files, sources
 from zoo.data.chatterbot import split_of
@@ -203,17 +203,19 @@ def test_imdb_batches_are_bucketed_right_padded_with_train_only_vocabulary(tmp_p
     assert "quokka" not in vocabulary
 
     lengths, seen = set(), 0
-    for ids, labels in data.train:
-        assert ids.dtype == labels.dtype == tf.int64 and labels.shape == (ids.shape[0],)
+    for inputs, labels in data.train:
+        ids, ngrams = inputs["tokens"], inputs["ngrams"]
+        assert ids.dtype == ngrams.dtype == labels.dtype == tf.int64
+        assert labels.shape == (ids.shape[0],) == (ngrams.shape[0],)
         assert_right_padded(ids)
         lengths.add(ids.shape[1])
         seen += ids.shape[0]
     assert seen == 360
     assert max(lengths) == 48 and len(lengths) >= 4  # short texts are not padded to 48
 
-    test_ids = np.concatenate([np.asarray(ids).ravel() for ids, _ in data.test])
+    test_ids = np.concatenate([np.asarray(x["tokens"]).ravel() for x, _ in data.test])
     assert (test_ids == 1).any()  # words outside the train vocabulary read as [UNK]
-    validation = sum(int(ids.shape[0]) for ids, _ in data.validation)
+    validation = sum(int(x["tokens"].shape[0]) for x, _ in data.validation)
     assert validation == 40
 
 
@@ -225,7 +227,7 @@ def test_ag_news_joins_title_and_description(tmp_path):
     assert data.train_examples == 80
     example = ag_news_example("test", 0, 40)
     text = example["title"] + " " + example["description"]
-    test_rows = [row for ids, _ in data.test for row in rows(ids)]
+    test_rows = [row for x, _ in data.test for row in rows(x["tokens"])]
     assert len(test_rows) == 40
     assert data.vectorizers["text"](text).numpy().tolist() in test_rows
 
@@ -351,8 +353,26 @@ def test_classification_from_a_csv_carves_validation_and_test(tmp_path):
                                vocab_size=300, sequence_length=16, batch_size=4)
     assert data.labels == ["neg", "pos"]
     assert data.train_examples == 32
-    assert sum(int(ids.shape[0]) for ids, _ in data.test) == 4
-    assert sum(int(ids.shape[0]) for ids, _ in data.validation) == 4
+    assert sum(int(x["tokens"].shape[0]) for x, _ in data.test) == 4
+    assert sum(int(x["tokens"].shape[0]) for x, _ in data.validation) == 4
+
+
+def test_linear_features_hash_words_pairs_and_pieces_once_each():
+    features = linear_features(tf.constant(["Not bad, not bad.", "", "disappointed",
+                                            "disappointing", "Café"]), max_words=400).numpy()
+    kept = [set(row[row > 0].tolist()) for row in features]
+    words = [{f for f in row if f <= FEATURE_SPACE} for row in kept]
+    pieces = [row - w for row, w in zip(kept, words)]
+    # not, bad, ",", "." and the pairs "not bad", "bad ,", ", not", "bad ." (repeats once)
+    assert len(words[0]) == 8 and (features[0] > 0).sum() == len(kept[0])
+    assert not kept[1]  # an empty text has no feature
+    assert all(0 < f <= 2 * FEATURE_SPACE for row in pieces for f in row)
+    # A word no vocabulary holds shares most pieces of a word it does.
+    assert not words[2] & words[3] and len(pieces[2] & pieces[3]) >= 20
+    assert linear_features(tf.constant(["café"]), 400).numpy().tolist() == [sorted(kept[4])]
+    first_two, whole = (linear_features(tf.constant([text]), max_words=n).numpy()[0]
+                        for text, n in (("not bad at all", 2), ("not bad", 400)))
+    assert set(first_two[first_two > 0]) == set(whole[whole > 0])
 
 
 def test_classification_from_tsv_with_integer_labels_and_eval_file(tmp_path):

@@ -115,7 +115,7 @@ def test_classifier_matches_the_in_memory_model(exported, loaded):
     made, _ = exported["classifier"]
     texts = ["the cat sat on the mat", "a great story", "unknownword movie"]
     out = call(loaded["classifier"], "serving_default", text=texts)
-    expected = np.asarray(made.model(made.vectorizers["text"](tf.constant(texts))))
+    expected = np.asarray(made.model(fx.classifier_inputs(made, texts)))
     np.testing.assert_allclose(out["probabilities"], expected, rtol=1e-5, atol=1e-6)
     assert out["probabilities"].dtype == np.float32 and out["class_id"].dtype == np.int64
     np.testing.assert_array_equal(out["class_id"], expected.argmax(-1))
@@ -290,7 +290,7 @@ def test_loads_where_zoo_cannot_be_imported(exported, tmp_path):
     out = json.loads(result.stdout.strip().splitlines()[-1])
 
     made = exported["classifier"][0]
-    expected = made.model(made.vectorizers["text"](tf.constant(["the cat sat on the mat", ""])))
+    expected = made.model(fx.classifier_inputs(made, ["the cat sat on the mat", ""]))
     np.testing.assert_allclose(out["classifier"], np.asarray(expected), rtol=1e-5, atol=1e-6)
     assert out["chatbot"] == [reference_reply(exported["chatbot"][0], "the cat sat on the mat")]
     for kind in ("word_lm", "char_lm"):
@@ -376,7 +376,7 @@ def test_mixed_precision_models_export_a_float32_graph(exported, tmp_path):
     path = fx.export(made, tmp_path)
     texts = ["the cat sat on the mat", "bad acting"]
     out = call(tf.saved_model.load(str(path)), "serving_default", text=texts)["probabilities"]
-    expected = made_f32.model(made_f32.vectorizers["text"](tf.constant(texts)))
+    expected = made_f32.model(fx.classifier_inputs(made_f32, texts))
     np.testing.assert_allclose(out, np.asarray(expected), rtol=1e-5)
     assert b"DT_HALF" not in (path / "saved_model.pb").read_bytes()
 

@@ -10,6 +10,7 @@ import pytest
 
 import zoo
 from zoo.tasks.common import CELLS
+from zoo.tasks.text_classification.data import FEATURE_SPACE
 
 MODELS = zoo.list_models()
 VOCAB = 40
@@ -31,6 +32,10 @@ def tokens(batch, steps, seed=0, pad=0):
 def inputs_for(name, batch, steps, pad=0, seed=0):
     if name == "chatbot":
         return [tokens(batch, steps, seed, pad), tokens(batch, steps + 1, seed + 1)]
+    if zoo.model_card(name).task == "text-classification":  # and 3 hashed features a word
+        ngrams = np.random.default_rng(seed + 1).integers(1, 2 * FEATURE_SPACE, (batch, 3 * steps))
+        return {"tokens": tokens(batch, steps, seed, pad),
+                "ngrams": np.pad(ngrams, ((0, 0), (0, 3 * pad)))}
     return tokens(batch, steps, seed, pad)
 
 
@@ -307,19 +312,21 @@ def test_classifier_pooling_reads_only_the_unmasked_steps():
                                    rtol=1e-6)
 
 
-def test_classifier_wide_part_sums_word_and_word_pair_weights():
+def test_classifier_wide_part_sums_the_weights_of_its_features():
     from zoo.tasks.text_classification.layers import BagOfNgrams
 
-    layer = BagOfNgrams(VOCAB, 64, 3, scale=2.0)
-    score = lambda *ids: layer(np.array([ids], "int64")).numpy()[0]  # noqa: E731
-    np.testing.assert_array_equal(score(5, 7, 9), 0.0)  # starts as no opinion at all
-    layer.table.assign(np.random.default_rng(0).normal(size=(VOCAB + 64, 3)))
-    np.testing.assert_allclose(score(5, 7, 9), score(5, 7, 9, 0, 0), rtol=1e-6)  # padding
-    pair_79 = score(7, 9) - score(7) - score(9)
-    # A text scores its words plus its adjacent pairs, wherever they stand.
-    np.testing.assert_allclose(score(5, 7, 9), score(5, 7) + score(9) + pair_79, rtol=1e-5)
-    assert np.abs(score(7, 9) - score(9, 7)).max() > 1e-3  # word order counts through pairs
-    np.testing.assert_allclose(score(5), 2.0 * layer.table.numpy()[5], rtol=1e-6)
+    layer = BagOfNgrams(64, 3, scale=2.0)
+    score = lambda *ids: layer(np.array([ids], "int64"))[0].numpy()[0]  # noqa: E731
+    word, pair, piece = 5, 64 + 7, FEATURE_SPACE + 9  # a piece of a word: in the second range
+    np.testing.assert_array_equal(score(word, pair, piece), 0.0)  # starts as no opinion at all
+    table = np.random.default_rng(0).normal(size=(2 * 64 + 1, 3))
+    layer.table.assign(table)
+    np.testing.assert_allclose(score(word, pair, piece), score(word, pair, piece, 0, 0), rtol=1e-6)
+    np.testing.assert_allclose(score(word, pair, piece), score(word) + score(pair) + score(piece),
+                               rtol=1e-5)
+    np.testing.assert_allclose(score(word), 2.0 * table[word], rtol=1e-6)
+    np.testing.assert_allclose(score(pair), 2.0 * table[7], rtol=1e-6)  # folded into 64 buckets
+    np.testing.assert_allclose(score(piece), 2.0 * table[64 + 9], rtol=1e-6)
 
 
 def test_classifier_without_the_wide_part_has_only_the_recurrent_path():
@@ -327,7 +334,11 @@ def test_classifier_without_the_wide_part_has_only_the_recurrent_path():
     deep = zoo.build("sentiment_lstm", **SMALL["sentiment_lstm"], ngram_buckets=0, compile=False)
     assert "ngram_logits" in [l.name for l in wide.layers]
     assert "ngram_logits" not in [l.name for l in deep.layers]
-    assert wide.count_params() - deep.count_params() == (VOCAB + 2 ** 17) * 2 * 2  # weights, ratios
+    buckets = 2 ** 17  # of words and pairs, and of pieces of words
+    # Weights and ratios of every feature; naive Bayes' of words and pairs, class prior and
+    # temperature
+    assert (wide.count_params() - deep.count_params()
+            == (2 * buckets + 1) * 2 * 2 + (buckets + 1) * 2 + 2 + 1)
     with pytest.raises(ValueError, match="embedding_dropout"):
         zoo.build("sentiment_lstm", embedding_dropout=1.0)
 
@@ -341,9 +352,14 @@ def test_classifier_parts_vote_together_and_train_apart():
     first, second = (rng.normal(size=(200, 3)).astype("float32") for _ in range(2))
     log_first, log_second = (tf.nn.log_softmax(x).numpy() for x in (first, second))
     vote = PartsVote(seed=1)
-    # Inference: both parts' log-probabilities, averaged.
+    # Inference: both parts' log-probabilities, averaged, and those of any part after them.
     np.testing.assert_allclose(vote([first, second]).numpy(), (log_first + log_second) / 2,
                                rtol=1e-5, atol=1e-6)
+    third = tf.nn.log_softmax(rng.normal(size=(200, 3)).astype("float32")).numpy()
+    np.testing.assert_allclose(vote([first, second, third]).numpy(),
+                               (log_first + log_second + third) / 3, rtol=1e-5, atol=1e-6)
+    out = vote([first, second, third], training=True).numpy()  # only the first two train
+    assert (np.isclose(out, log_first, atol=1e-6) | np.isclose(out, log_second, atol=1e-6)).all()
     # Training: each text answers with one part alone, so that part's loss is its own.
     out = vote([first, second], training=True).numpy()
     from_first = np.isclose(out, log_first, atol=1e-6).all(axis=1)
@@ -361,42 +377,62 @@ def test_classifier_parts_vote_together_and_train_apart():
     assert np.abs(tape.gradient(summed, unsure).numpy()).sum() < 1e-6
 
 
-def test_classifier_wide_part_scales_features_by_naive_bayes_ratios():
+def test_classifier_wide_part_counts_naive_bayes_ratios_and_votes():
     import tensorflow as tf
 
     from zoo.tasks.text_classification.layers import BagOfNgrams
 
-    # Class 0 texts hold word 5, class 1 texts word 6; word 7 is in all of them.
-    tokens = np.array([[5, 7, 0], [7, 5, 5], [6, 7, 0], [7, 6, 0]], "int64")
+    # Class 0 texts hold word 5, class 1 texts word 6; word 7 is in all of them; the
+    # piece of a word p (feature 16 + 3) is in the class-0 texts only.
+    p = FEATURE_SPACE + 3
+    features = np.array([[5, 7, p], [7, 5, p], [6, 7, 0], [7, 6, 0]], "int64")
     labels = np.array([0, 0, 1, 1])
-    layer = BagOfNgrams(VOCAB, 16, 2, scale=10.0)
-    layer.start_from_naive_bayes(tf.data.Dataset.from_tensor_slices((tokens, labels)).batch(2))
-    np.testing.assert_array_equal(layer(tokens).numpy(), 0.0)  # the weights still start at 0
+    layer = BagOfNgrams(16, 2, scale=10.0)
+    before = layer(features)[1].numpy()
+    np.testing.assert_allclose(before, np.log(0.5))  # no opinion before counting
+    batches = tf.data.Dataset.from_tensor_slices(({"ngrams": features}, labels)).batch(2)
+    layer.start_from_naive_bayes(batches)
+    scores, naive_bayes = (x.numpy() for x in layer(features))
+    np.testing.assert_array_equal(scores, 0.0)  # the weights still start at 0
     ratio = layer.ratio.numpy()
     # Word 5 is in both class-0 texts and no other: log((2+1)/|p|_1 / ((0+1)/|q|_1)), where
-    # |p|_1 and |q|_1 count the distinct features of each class's texts, plus 1 for each feature.
-    ids, present = (t.numpy() for t in layer.features(tokens))
-    distinct = [len(np.unique(ids[row][present[row]])) for row in range(4)]
-    features = VOCAB + 16
-    p, q = sum(distinct[:2]) + features, sum(distinct[2:]) + features
-    np.testing.assert_allclose(ratio[5, 0], np.log(3 / p) - np.log(1 / q), rtol=1e-5)
+    # |p|_1 and |q|_1 count each class's features, plus 1 for each of the 33 features.
+    p_sum, q_sum = 6 + 33, 4 + 33
+    np.testing.assert_allclose(ratio[5, 0], np.log(3 / p_sum) - np.log(1 / q_sum), rtol=1e-5)
     assert ratio[5, 0] > 0 > ratio[5, 1] and ratio[6, 1] > 0 > ratio[6, 0]
-    assert abs(ratio[7, 0]) < 0.2 * ratio[5, 0]  # in every text: next to no evidence
+    assert ratio[16 + 3, 0] > 0 and abs(ratio[7, 0]) < 0.2 * ratio[5, 0]
     # A weight counts as far as its feature's ratio: same weights, scores scaled by it.
     layer.table.assign(np.ones_like(ratio))
-    np.testing.assert_allclose(layer(np.array([[5]], "int64")).numpy()[0], 10.0 * ratio[5],
+    np.testing.assert_allclose(layer(np.array([[5]], "int64"))[0].numpy()[0], 10.0 * ratio[5],
                                rtol=1e-5)
+    # Naive Bayes over words and pairs (alpha 0.5; 3 words seen): p(5 | class 0) = 2.5 / 5.5
+    likelihood = layer.log_likelihood.numpy()
+    np.testing.assert_allclose(likelihood[5], np.log([2.5 / 5.5, 0.5 / 5.5]), rtol=1e-5)
+    assert not likelihood[8].any()  # a feature no training text holds has no say
+    assert (naive_bayes.argmax(axis=1) == labels).all()
+    np.testing.assert_allclose(np.exp(naive_bayes).sum(axis=1), 1.0, rtol=1e-5)
+    # Pieces of words do not enter naive Bayes.
+    np.testing.assert_allclose(layer(np.array([[p]], "int64"))[1].numpy(), np.log(0.5), rtol=1e-5)
+    assert float(layer.temperature.numpy()) == 1.0
+    # Validation texts that naive Bayes gets wrong half the time: tempered toward no opinion.
+    validation = tf.data.Dataset.from_tensor_slices(
+        ({"ngrams": np.array([[5, 7], [6, 7], [5, 0], [6, 0]], "int64")}, [0, 1, 1, 0])).batch(2)
+    layer.start_from_naive_bayes(batches, validation)
+    assert float(layer.temperature.numpy()) > 8.0
+    tempered = layer(features)[1].numpy()
+    assert (tempered.argmax(axis=1) == labels).all()  # the same answers, less sure of them
+    assert (np.abs(np.diff(tempered, axis=1)) < np.abs(np.diff(naive_bayes, axis=1))).all()
 
 
 def test_classifier_wide_part_penalises_its_weights_in_training_only():
     from zoo.tasks.text_classification.layers import BagOfNgrams
 
-    layer = BagOfNgrams(VOCAB, 16, 2, scale=10.0, l2=1e-3)
-    tokens = np.array([[5, 6]], "int64")
-    layer(tokens)
-    layer.table.assign(np.full((VOCAB + 16, 2), 0.5))
-    layer(tokens, training=False)
+    layer = BagOfNgrams(16, 2, scale=10.0, l2=1e-3)
+    features = np.array([[5, 6]], "int64")
+    layer(features)
+    layer.table.assign(np.full((2 * 16 + 1, 2), 0.5))
+    layer(features, training=False)
     assert not layer.losses
-    layer(tokens, training=True)
-    expected = 1e-3 * (10.0 * 0.5) ** 2 * (VOCAB + 16) * 2
+    layer(features, training=True)
+    expected = 1e-3 * (10.0 * 0.5) ** 2 * (2 * 16 + 1) * 2
     np.testing.assert_allclose(float(layer.losses[0]), expected, rtol=1e-5)

@@ -169,7 +169,8 @@ def tiny_classifier(seed=0):
     keras.utils.set_random_seed(seed)
     model = zoo.build("topic_gru", vocab_size=30, units=4, embedding_dim=4, num_classes=3)
     rng = np.random.default_rng(seed)
-    return model, rng.integers(1, 30, (32, 6)), rng.integers(0, 3, 32)
+    inputs = {"tokens": rng.integers(1, 30, (32, 6)), "ngrams": rng.integers(1, 2 ** 31, (32, 18))}
+    return model, inputs, rng.integers(0, 3, 32)
 
 
 def crash_after_partial_write(method):

@@ -1,4 +1,5 @@
-"""Text-classification data: word ids of each text, truncated, batched by length, and its label."""
+"""Text-classification data: each text's word ids and hashed linear features, batched by length,
+and its label."""
 
 from __future__ import annotations
 
@@ -15,6 +16,35 @@ from zoo.checks import check_int
 DATASETS = ("imdb_reviews", "ag_news_subset")
 # Text features, joined with a space, in the order a reader meets them.
 TEXT_FIELDS = (("text",), ("title", "description"))
+# Hash range of each kind of linear feature (words and pairs; character n-grams); the
+# model folds it into its own number of buckets.
+FEATURE_SPACE = 2 ** 30
+
+
+def linear_features(texts, max_words: int):
+    """Hashed features of a batch of raw texts for the classifiers' linear part: int64
+    (batch, features), each feature once a row, 0 where there is none.
+
+    Words (lowercased; each punctuation mark a word of its own) and adjacent word
+    pairs hash into ``[1, FEATURE_SPACE]``; character 2- to 5-grams of each word with a
+    space at both ends (scikit-learn's ``char_wb``) into the next ``FEATURE_SPACE`` ids.
+    Pieces of words reach words no vocabulary holds (``disappointing`` shares most of
+    its with ``disappointed``). The first ``max_words`` words of a text count.
+    """
+    lowered = tf.strings.lower(tf.convert_to_tensor(texts, tf.string), encoding="utf-8")
+    words = tf.strings.split(tf.strings.regex_replace(lowered, r"([^\pL\pN\s])", r" \1 "))
+    words = words[:, :max_words]
+    grams = tf.strings.ngrams(words, ngram_width=(1, 2), separator=" ")
+    word_ids = tf.strings.to_hash_bucket_fast(grams, FEATURE_SPACE) + 1
+    spelled = tf.strings.unicode_split(tf.strings.join([" ", words.flat_values, " "]), "UTF-8")
+    pieces = tf.strings.ngrams(spelled, ngram_width=(2, 3, 4, 5), separator="")
+    piece_ids = pieces.with_flat_values(
+        tf.strings.to_hash_bucket_fast(pieces.flat_values, FEATURE_SPACE) + FEATURE_SPACE + 1)
+    piece_ids = words.with_flat_values(piece_ids).merge_dims(1, 2)
+    ids = tf.sort(tf.concat([word_ids, piece_ids], axis=1).to_tensor(), axis=1)
+    repeated = ids[:, 1:] == ids[:, :-1]
+    return tf.concat([ids[:, :1], tf.where(repeated, tf.zeros_like(ids[:, 1:]), ids[:, 1:])],
+                     axis=1)
 
 
 def classification_data(*, dataset: str = "imdb_reviews", vocab_size: int, sequence_length: int,
@@ -22,14 +52,16 @@ def classification_data(*, dataset: str = "imdb_reviews", vocab_size: int, seque
                         eval_file=None, labels=None, validation_fraction: float = 0.1,
                         seed: int = 0, max_train_examples: int | None = None,
                         shuffle_buffer: int = SHUFFLE_BUFFER) -> TaskData:
-    """Labeled texts as ``(ids int64 [B, T], label int64 [B])``, T <= ``sequence_length``.
+    """Labeled texts as ``({"tokens": ids, "ngrams": features}, label)``: int64 word ids
+    [B, T], T <= ``sequence_length``, the ``linear_features`` of the same words, and int64
+    labels [B].
 
     Reads a tfds ``dataset`` with a ``label`` class feature and a ``text`` (or
     ``title`` + ``description``) feature, or CSV/TSV files with ``text`` and
     ``label`` columns: the classes are ``labels`` (names, in id order) when given,
     else the labels found in the train file (``files.labeled_splits``).
     Without a validation split, the last ``validation_fraction`` of train serves.
-    Texts are lowercased and stripped of punctuation; the vocabulary (at most
+    Word ids: texts lowercased and stripped of punctuation; the vocabulary (at most
     ``vocab_size``) comes from the train split only. Batches group texts of similar
     length, right-padded with 0, so the model's mask skips the padding.
     """
@@ -56,17 +88,23 @@ def classification_data(*, dataset: str = "imdb_reviews", vocab_size: int, seque
                                 standardize="lower_and_strip_punctuation")
 
     def encode(text, label):
-        return vectorize(text)[:sequence_length], label
+        return {"tokens": vectorize(text)[:sequence_length], "text": text}, label
+
+    def with_features(inputs, label):  # of whole batches, each epoch: caches stay small
+        return {"tokens": inputs["tokens"],
+                "ngrams": linear_features(inputs["text"], sequence_length)}, label
 
     ids = {name: split.map(encode, num_parallel_calls=tf.data.AUTOTUNE)
-           .filter(lambda ids, label: nonempty(ids)).cache() for name, split in examples.items()}
+           .filter(lambda inputs, label: nonempty(inputs["tokens"])).cache()
+           for name, split in examples.items()}
     sizes = fill_caches(ids)
 
     def batches(split, shuffle_buffer=None):
-        return bucket_by_length(split, length=lambda ids, label: tf.shape(ids)[0],
+        return bucket_by_length(split, length=lambda inputs, label: tf.shape(inputs["tokens"])[0],
                                 batch_size=batch_size, max_length=sequence_length,
                                 shuffle_buffer=shuffle_buffer, seed=seed
-                                ).prefetch(tf.data.AUTOTUNE)
+                                ).map(with_features, num_parallel_calls=tf.data.AUTOTUNE
+                                      ).prefetch(tf.data.AUTOTUNE)
 
     return TaskData(train=batches(ids["train"], shuffle_buffer),
                     validation=batches(ids["validation"]), test=batches(ids["test"]),

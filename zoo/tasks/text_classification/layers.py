@@ -36,87 +36,141 @@ class MaskedMaxMeanPooling(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="zoo")
 class BagOfNgrams(keras.layers.Layer):
-    """Class scores summed over a text's words and word pairs: a linear model in-graph.
+    """A linear model in-graph, two heads over a text's hashed features (``linear_features``):
+    class scores of a logistic regression and log-probabilities of naive Bayes.
 
-    Word ids index their own weights; each pair of adjacent words is hashed into
-    ``buckets`` more. A feature's score for a class is ``scale * ratio * weight``:
-    ``weight`` is trained from zero under an L2 penalty ``l2`` on ``scale * weight``
-    (logistic regression's); ``ratio`` is fixed, 1 until ``start_from_naive_bayes``
-    sets it to the feature's naive-Bayes log-count ratio, which makes this part NBSVM
-    (Wang & Manning 2012). ``scale`` makes it learn ``scale`` times as fast under Adam
-    as the dense part beside it.
+    Features, folded into ``buckets`` for words and word pairs and ``buckets`` more for
+    character n-grams, are binary. Logistic regression: a feature's score for a class is
+    ``scale * ratio * weight``; ``weight`` trains from zero under an L2 penalty ``l2`` on
+    ``scale * weight`` (logistic regression's); ``ratio`` is fixed, 1 until
+    ``start_from_naive_bayes`` sets it to the feature's naive-Bayes log-count ratio, which
+    makes this head NBSVM (Wang & Manning 2012); ``scale`` makes it learn ``scale`` times
+    as fast under Adam as the dense part beside it. Naive Bayes: multinomial over words
+    and word pairs, counted by ``start_from_naive_bayes`` and not trained; until then it
+    has no opinion.
     """
 
-    def __init__(self, vocab_size, buckets, num_classes, scale=1.0, l2=0.0, **kwargs):
+    def __init__(self, buckets, num_classes, scale=1.0, l2=0.0, **kwargs):
         super().__init__(**kwargs)
-        self.vocab_size, self.buckets = int(vocab_size), int(buckets)
-        self.num_classes, self.scale, self.l2 = int(num_classes), float(scale), float(l2)
+        self.buckets, self.num_classes = int(buckets), int(num_classes)
+        self.scale, self.l2 = float(scale), float(l2)
 
     def build(self, input_shape):
-        shape = (self.vocab_size + self.buckets, self.num_classes)
+        shape = (2 * self.buckets + 1, self.num_classes)
         self.table = self.add_weight(name="table", shape=shape, initializer="zeros")
         self.ratio = self.add_weight(name="ratio", shape=shape, initializer="ones",
                                      trainable=False)
+        self.log_likelihood = self.add_weight(
+            name="log_likelihood", shape=(self.buckets + 1, self.num_classes),
+            initializer="zeros", trainable=False)
+        self.log_prior = self.add_weight(name="log_prior", shape=(self.num_classes,),
+                                         initializer="zeros", trainable=False)
+        self.temperature = self.add_weight(name="temperature", shape=(), initializer="ones",
+                                           trainable=False)
 
-    def features(self, tokens):
-        """Feature ids (batch, 2 * steps - 1), words then word pairs, and which are present."""
-        tokens = tf.cast(tokens, tf.int64)
-        previous, current = tokens[:, :-1], tokens[:, 1:]
-        pairs = tf.strings.to_hash_bucket_fast(
-            tf.strings.as_string(previous * self.vocab_size + current), self.buckets)
-        ids = tf.concat([tokens, self.vocab_size + pairs], axis=1)
-        present = tf.concat([tokens > 0, (previous > 0) & (current > 0)], axis=1)
-        return ids, present
+    def fold(self, features):
+        """``linear_features`` ids -> ``[1, buckets]`` (words, pairs), ``(buckets, 2 * buckets]``
+        (character n-grams); 0 stays 0."""
+        from zoo.tasks.text_classification.data import FEATURE_SPACE
 
-    def start_from_naive_bayes(self, batches, alpha: float = 1.0):
-        """Scale each feature by its naive-Bayes log-count ratio in ``batches`` of ``(tokens, labels)``.
+        features = tf.cast(features, tf.int64)
+        bucket = (features - 1) % FEATURE_SPACE % self.buckets + 1
+        bucket += tf.where(features > FEATURE_SPACE, tf.constant(self.buckets, tf.int64), 0)
+        return tf.where(features > 0, bucket, tf.zeros_like(bucket))
 
-        For class ``c``, ``log((p / |p|_1) / (q / |q|_1))`` with ``p`` and ``q`` the counts
-        of texts holding the feature in class ``c`` and in the others (binarized, as in
-        Wang & Manning 2012), each plus ``alpha``: one class against the rest.
+    def start_from_naive_bayes(self, batches, validation=None, alpha: float = 1.0,
+                               nb_alpha: float = 0.5):
+        """Count features per class in ``batches`` of ``({"ngrams": features}, labels)``: set
+        each feature's log-count ratio (``alpha``-smoothed) and naive Bayes' tables
+        (``nb_alpha``-smoothed, as scikit-learn's ``MultinomialNB(alpha=0.5)``).
+        With ``validation`` batches, naive Bayes' scores are divided by the temperature
+        that best fits them (its independent features make it overconfident: tens of
+        nats between classes on a paragraph), so its vote and the validation loss that
+        picks the best epoch stay sane.
+
+        Ratio for class ``c``: ``log((p / |p|_1) / (q / |q|_1))`` with ``p`` and ``q`` the
+        counts of texts holding the feature in class ``c`` and in the others, each plus
+        ``alpha``: one class against the rest. Naive Bayes leaves out features no training
+        text holds, as a vocabulary would.
         """
         import numpy as np
 
-        counts = np.zeros((self.num_classes, self.vocab_size + self.buckets))
-        for tokens, labels in batches:
-            ids, present = (t.numpy() for t in self.features(tokens))
-            for row, label in enumerate(np.asarray(labels)):
-                counts[int(label), np.unique(ids[row][present[row]])] += 1
+        size = 2 * self.buckets + 1
+        counts, texts = np.zeros((self.num_classes, size)), np.zeros(self.num_classes)
+        for inputs, labels in batches:
+            ids, labels = self.fold(inputs["ngrams"]).numpy(), np.asarray(labels)
+            for c in range(self.num_classes):
+                counts[c] += np.bincount(ids[labels == c].ravel(), minlength=size)
+                texts[c] += np.sum(labels == c)
+        counts[:, 0] = 0  # padding
         inside = counts + alpha
         outside = counts.sum(axis=0, keepdims=True) - counts + alpha
         ratio = (np.log(inside / inside.sum(axis=1, keepdims=True))
                  - np.log(outside / outside.sum(axis=1, keepdims=True)))
+        words = counts[:, :self.buckets + 1]
+        seen = words.sum(axis=0) > 0
+        likelihood = np.log((words + nb_alpha)
+                            / (words.sum(axis=1, keepdims=True) + nb_alpha * seen.sum()))
         if not self.built:
             self.build((None, None))
         self.ratio.assign(ratio.T.astype(self.ratio.dtype))
+        self.log_likelihood.assign(np.where(seen[:, None], likelihood.T, 0.0))
+        self.log_prior.assign(np.log(np.maximum(texts, 1) / max(texts.sum(), 1)))
+        self.temperature.assign(1.0)
+        if validation is not None:
+            self.temperature.assign(self._best_temperature(validation))
 
-    def call(self, tokens, training=False):
-        ids, present = self.features(tokens)
+    def _naive_bayes_scores(self, ids):
+        """Class log-prior plus the log-likelihoods of the words and pairs among ``ids``."""
+        words = (ids > 0) & (ids <= self.buckets)
+        likelihood = tf.gather(ops.cast(self.log_likelihood, "float32"),
+                               tf.where(words, ids, tf.zeros_like(ids)))
+        return ops.cast(self.log_prior, "float32") + tf.reduce_sum(
+            likelihood * tf.cast(words, tf.float32)[..., None], axis=1)
+
+    def _best_temperature(self, batches) -> float:
+        import numpy as np
+
+        scores, labels = zip(*((self._naive_bayes_scores(self.fold(x["ngrams"])).numpy(),
+                                np.asarray(y)) for x, y in batches))
+        scores, labels = np.concatenate(scores), np.concatenate(labels)
+
+        def loss(temperature):
+            logits = scores / temperature
+            logits -= logits.max(axis=1, keepdims=True)
+            log_probs = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+            return -log_probs[np.arange(len(labels)), labels].mean()
+
+        return float(min(2.0 ** np.arange(0, 7, 0.25), key=loss))
+
+    def call(self, features, training=False):
+        ids = self.fold(features)
+        present = tf.cast(ids > 0, self.compute_dtype)[..., None]
         weights = ops.cast(self.table, self.compute_dtype)
         if training and self.l2:
             self.add_loss(self.l2 * ops.sum(ops.square(self.scale * ops.cast(self.table,
                                                                               "float32"))))
-        scores = tf.gather(weights * ops.cast(self.ratio, self.compute_dtype), ids)
-        scores *= tf.cast(present, self.compute_dtype)[..., None]
-        return self.scale * tf.reduce_sum(scores, axis=1)
+        scores = tf.gather(weights * ops.cast(self.ratio, self.compute_dtype), ids) * present
+        naive_bayes = self._naive_bayes_scores(ids) / ops.cast(self.temperature, "float32")
+        return self.scale * tf.reduce_sum(scores, axis=1), ops.log_softmax(naive_bayes, axis=-1)
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.num_classes)
+        return (input_shape[0], self.num_classes), (input_shape[0], self.num_classes)
 
     def get_config(self):
-        return {**super().get_config(), "vocab_size": self.vocab_size,
-                "buckets": self.buckets, "num_classes": self.num_classes,
-                "scale": self.scale, "l2": self.l2}
+        return {**super().get_config(), "buckets": self.buckets,
+                "num_classes": self.num_classes, "scale": self.scale, "l2": self.l2}
 
 
 @keras.saving.register_keras_serializable(package="zoo")
 class PartsVote(keras.layers.Layer):
-    """Two parts' class scores -> one answer; each part trains as a classifier of its own.
+    """Parts' class scores -> one answer; the first two train as classifiers of their own.
 
-    At inference, the mean of both parts' log-probabilities (a geometric-mean
-    ensemble). While training, each text's answer comes from one part, chosen at random,
-    so each part's loss is its own: with summed scores, the linear part, which memorises
-    a small training set within an epoch, leaves the recurrent part next to no gradient.
+    At inference, the mean of all parts' log-probabilities (a geometric-mean ensemble).
+    While training, each text's answer comes from one of the first two parts, chosen at
+    random, so each part's loss is its own: with summed scores, the linear part, which
+    memorises a small training set within an epoch, leaves the recurrent part next to
+    no gradient. Parts after the first two (naive Bayes, counted, not trained) only vote.
     """
 
     def __init__(self, seed=None, **kwargs):
@@ -125,9 +179,10 @@ class PartsVote(keras.layers.Layer):
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def call(self, inputs, training=False):
-        first, second = (ops.log_softmax(ops.cast(x, "float32"), axis=-1) for x in inputs)
+        parts = [ops.log_softmax(ops.cast(x, "float32"), axis=-1) for x in inputs]
+        first, second = parts[:2]
         if not training:
-            return (first + second) / 2
+            return sum(parts) / len(parts)
         pick_first = keras.random.uniform(ops.shape(first)[:1], seed=self.seed_generator) < 0.5
         return ops.where(pick_first[:, None], first, second)
 

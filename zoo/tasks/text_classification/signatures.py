@@ -18,6 +18,7 @@ def classifier_endpoints(model, vectorizers, labels, max_length):
     import tensorflow as tf
 
     from zoo.tasks.common import at_least_one_step, strings_spec, text_vectorizer
+    from zoo.tasks.text_classification.data import linear_features
 
     vectorizer = text_vectorizer(vectorizers)
     num_classes = model.output_shape[-1]
@@ -28,8 +29,9 @@ def classifier_endpoints(model, vectorizers, labels, max_length):
     label_table = tf.constant(labels)
 
     def classify(text):
-        ids = at_least_one_step(vectorizer(text)[:, :max_length])
-        probabilities = tf.cast(model(ids, training=False), tf.float32)
+        inputs = {"tokens": at_least_one_step(vectorizer(text)[:, :max_length]),
+                  "ngrams": linear_features(text, max_length)}
+        probabilities = tf.cast(model(inputs, training=False), tf.float32)
         class_id = tf.argmax(probabilities, axis=-1)
         return {"label": tf.gather(label_table, class_id), "class_id": class_id,
                 "probabilities": probabilities}

@@ -10,7 +10,8 @@ class TextClassification(Task):
     name = "text-classification"
     flag_help = {
         "embedding_dropout": "share of words dropped from a text while training, in [0, 1)",
-        "ngram_buckets": "hashed word-pair buckets of the linear part; 0 leaves it out",
+        "ngram_buckets": "hash buckets of the linear part, for words and pairs and as many for "
+                         "pieces of words; 0 leaves it out",
         "ngram_scale": "how much faster the linear part learns than the recurrent one",
         "ngram_l2": "L2 penalty on the linear part's weights (logistic regression's)",
     }
@@ -34,7 +35,7 @@ class TextClassification(Task):
     def before_fit(self, model, data) -> None:
         # The linear part's features are scaled by naive-Bayes ratios of the training texts.
         if "ngram_logits" in [layer.name for layer in model.layers]:
-            model.get_layer("ngram_logits").start_from_naive_bayes(data.train)
+            model.get_layer("ngram_logits").start_from_naive_bayes(data.train, data.validation)
 
     def endpoints(self, model, vectorizers, labels, max_length):
         from zoo.tasks.text_classification.signatures import classifier_endpoints
