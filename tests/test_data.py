@@ -22,7 +22,8 @@ import zoo.data
 from zoo.data import DatasetUnavailableError, lower_and_split_punctuation
 from zoo.tasks.dialogue.data import dialogue_data
 from zoo.tasks.language_modeling.data import language_model_data
-from zoo.tasks.text_classification.data import FEATURE_SPACE, classification_data, linear_features
+from zoo.tasks.text_classification.data import (FEATURE_SPACE, PIECE_CHARS, classification_data,
+                                                 linear_features)
 from zoo.data.text import join_words, split_edge_punctuation
 from zoo.data import files, sources
 from zoo.data.chatterbot import split_of
@@ -370,6 +371,8 @@ def test_linear_features_hash_words_pairs_and_pieces_once_each():
     # A word no vocabulary holds shares most pieces of a word it does.
     assert not words[2] & words[3] and len(pieces[2] & pieces[3]) >= 20
     assert linear_features(tf.constant(["café"]), 400).numpy().tolist() == [sorted(kept[4])]
+    blob = linear_features(tf.constant(["x" * 100_000]), 400).numpy()[0]
+    assert 0 < (blob > 0).sum() <= 1 + 4 * (PIECE_CHARS + 2)  # pieces of its head only
     first_two, whole = (linear_features(tf.constant([text]), max_words=n).numpy()[0]
                         for text, n in (("not bad at all", 2), ("not bad", 400)))
     assert set(first_two[first_two > 0]) == set(whole[whole > 0])

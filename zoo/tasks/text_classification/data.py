@@ -19,6 +19,9 @@ TEXT_FIELDS = (("text",), ("title", "description"))
 # Hash range of each kind of linear feature (words and pairs; character n-grams); the
 # model folds it into its own number of buckets.
 FEATURE_SPACE = 2 ** 30
+# Pieces come from each word's first characters only: a 100,000-character "word" (a pasted
+# blob) gives as many pieces as a long word, not 400,000.
+PIECE_CHARS = 20
 
 
 def linear_features(texts, max_words: int):
@@ -27,7 +30,8 @@ def linear_features(texts, max_words: int):
 
     Words (lowercased; each punctuation mark a word of its own) and adjacent word
     pairs hash into ``[1, FEATURE_SPACE]``; character 2- to 5-grams of each word with a
-    space at both ends (scikit-learn's ``char_wb``) into the next ``FEATURE_SPACE`` ids.
+    space at both ends (scikit-learn's ``char_wb``; the first ``PIECE_CHARS`` characters
+    of a word) into the next ``FEATURE_SPACE`` ids.
     Pieces of words reach words no vocabulary holds (``disappointing`` shares most of
     its with ``disappointed``). The first ``max_words`` words of a text count.
     """
@@ -36,7 +40,8 @@ def linear_features(texts, max_words: int):
     words = words[:, :max_words]
     grams = tf.strings.ngrams(words, ngram_width=(1, 2), separator=" ")
     word_ids = tf.strings.to_hash_bucket_fast(grams, FEATURE_SPACE) + 1
-    spelled = tf.strings.unicode_split(tf.strings.join([" ", words.flat_values, " "]), "UTF-8")
+    heads = tf.strings.substr(words.flat_values, 0, PIECE_CHARS, unit="UTF8_CHAR")
+    spelled = tf.strings.unicode_split(tf.strings.join([" ", heads, " "]), "UTF-8")
     pieces = tf.strings.ngrams(spelled, ngram_width=(2, 3, 4, 5), separator="")
     piece_ids = pieces.with_flat_values(
         tf.strings.to_hash_bucket_fast(pieces.flat_values, FEATURE_SPACE) + FEATURE_SPACE + 1)
