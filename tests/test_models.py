@@ -436,3 +436,12 @@ def test_classifier_wide_part_penalises_its_weights_in_training_only():
     layer(features, training=True)
     expected = 1e-3 * (10.0 * 0.5) ** 2 * (2 * 16 + 1) * 2
     np.testing.assert_allclose(float(layer.losses[0]), expected, rtol=1e-5)
+
+
+def test_a_classifier_builds_and_runs_without_tensorflow_datasets():
+    code = ("import sys, numpy as np, zoo; m = zoo.build('sentiment_lstm', vocab_size=50, "
+            "embedding_dim=4, units=4, ngram_buckets=8); "
+            "m({'tokens': np.ones((1, 3)), 'ngrams': np.array([[5, 2 ** 30 + 7]])}); "
+            "print('tensorflow_datasets' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "False"

@@ -12,13 +12,11 @@ from zoo.data.task import TaskData
 from zoo.data.text import (SHUFFLE_BUFFER, bucket_by_length, fill_caches, nonempty,
                            word_vectorizer)
 from zoo.checks import check_int
+from zoo.tasks.text_classification.layers import FEATURE_SPACE
 
 DATASETS = ("imdb_reviews", "ag_news_subset")
 # Text features, joined with a space, in the order a reader meets them.
 TEXT_FIELDS = (("text",), ("title", "description"))
-# Hash range of each kind of linear feature (words and pairs; character n-grams); the
-# model folds it into its own number of buckets.
-FEATURE_SPACE = 2 ** 30
 # Pieces come from each word's first characters only: a 100,000-character "word" (a pasted
 # blob) gives as many pieces as a long word, not 400,000.
 PIECE_CHARS = 20

@@ -12,6 +12,10 @@ import tensorflow as tf
 
 ops = keras.ops
 
+# Hash range of each kind of linear feature (words and pairs; character n-grams) made by
+# ``data.linear_features``; ``BagOfNgrams`` folds it into its own number of buckets.
+FEATURE_SPACE = 2 ** 30
+
 
 @keras.saving.register_keras_serializable(package="zoo")
 class MaskedMaxMeanPooling(keras.layers.Layer):
@@ -71,8 +75,6 @@ class BagOfNgrams(keras.layers.Layer):
     def fold(self, features):
         """``linear_features`` ids -> ``[1, buckets]`` (words, pairs), ``(buckets, 2 * buckets]``
         (character n-grams); 0 stays 0."""
-        from zoo.tasks.text_classification.data import FEATURE_SPACE
-
         features = tf.cast(features, tf.int64)
         bucket = (features - 1) % FEATURE_SPACE % self.buckets + 1
         bucket += tf.where(features > FEATURE_SPACE, tf.constant(self.buckets, tf.int64), 0)
