@@ -223,7 +223,7 @@ def test_unknown_model_lists_close_matches():
 @pytest.mark.parametrize("setting,value", [
     ("units", 0), ("vocab_size", 1), ("dropout", 1.5), ("num_layers", 0), ("units", 2.5),
     ("embedding_dim", -1), ("cell", "transformer"), ("learning_rate", 0), ("num_classes", 1),
-    ("ema_momentum", 1.0), ("ngram_l2", -1e-4), ("ngram_scale", 0),
+    ("ema_momentum", 1.0), ("ngram_l2", -1e-4),
 ])
 def test_out_of_range_settings_name_the_setting(setting, value):
     name = "stacked_lstm" if setting == "ema_momentum" else "sentiment_lstm"
@@ -315,7 +315,7 @@ def test_classifier_pooling_reads_only_the_unmasked_steps():
 def test_classifier_wide_part_sums_the_weights_of_its_features():
     from zoo.tasks.text_classification.layers import BagOfNgrams
 
-    layer = BagOfNgrams(64, 3, scale=2.0)
+    layer = BagOfNgrams(64, 3)
     score = lambda *ids: layer(np.array([ids], "int64"))[0].numpy()[0]  # noqa: E731
     word, pair, piece = 5, 64 + 7, FEATURE_SPACE + 9  # a piece of a word: in the second range
     np.testing.assert_array_equal(score(word, pair, piece), 0.0)  # starts as no opinion at all
@@ -324,9 +324,9 @@ def test_classifier_wide_part_sums_the_weights_of_its_features():
     np.testing.assert_allclose(score(word, pair, piece), score(word, pair, piece, 0, 0), rtol=1e-6)
     np.testing.assert_allclose(score(word, pair, piece), score(word) + score(pair) + score(piece),
                                rtol=1e-5)
-    np.testing.assert_allclose(score(word), 2.0 * table[word], rtol=1e-6)
-    np.testing.assert_allclose(score(pair), 2.0 * table[7], rtol=1e-6)  # folded into 64 buckets
-    np.testing.assert_allclose(score(piece), 2.0 * table[64 + 9], rtol=1e-6)
+    np.testing.assert_allclose(score(word), table[word], rtol=1e-6)
+    np.testing.assert_allclose(score(pair), table[7], rtol=1e-6)  # folded into 64 buckets
+    np.testing.assert_allclose(score(piece), table[64 + 9], rtol=1e-6)
 
 
 def test_classifier_without_the_wide_part_has_only_the_recurrent_path():
@@ -336,45 +336,55 @@ def test_classifier_without_the_wide_part_has_only_the_recurrent_path():
     assert "ngram_logits" not in [l.name for l in deep.layers]
     buckets = 2 ** 17  # of words and pairs, and of pieces of words
     # Weights and ratios of every feature; naive Bayes' of words and pairs, class prior and
-    # temperature
+    # temperature; the vote's weights of its three parts
     assert (wide.count_params() - deep.count_params()
-            == (2 * buckets + 1) * 2 * 2 + (buckets + 1) * 2 + 2 + 1)
+            == (2 * buckets + 1) * 2 * 2 + (buckets + 1) * 2 + 2 + 1 + 3)
     with pytest.raises(ValueError, match="embedding_dropout"):
         zoo.build("sentiment_lstm", embedding_dropout=1.0)
 
 
-def test_classifier_parts_vote_together_and_train_apart():
+def test_classifier_parts_vote_together_and_only_the_first_trains():
     import tensorflow as tf
 
     from zoo.tasks.text_classification.layers import PartsVote
 
     rng = np.random.default_rng(0)
-    first, second = (rng.normal(size=(200, 3)).astype("float32") for _ in range(2))
-    log_first, log_second = (tf.nn.log_softmax(x).numpy() for x in (first, second))
-    vote = PartsVote(seed=1)
-    # Inference: both parts' log-probabilities, averaged, and those of any part after them.
-    np.testing.assert_allclose(vote([first, second]).numpy(), (log_first + log_second) / 2,
+    first, second, third = (rng.normal(size=(200, 3)).astype("float32") for _ in range(3))
+    logs = [tf.nn.log_softmax(x).numpy() for x in (first, second, third)]
+    vote = PartsVote()
+    # Inference: the parts' log-probabilities, averaged until weights are fitted.
+    np.testing.assert_allclose(vote([first, second, third]).numpy(), sum(logs) / 3,
                                rtol=1e-5, atol=1e-6)
-    third = tf.nn.log_softmax(rng.normal(size=(200, 3)).astype("float32")).numpy()
-    np.testing.assert_allclose(vote([first, second, third]).numpy(),
-                               (log_first + log_second + third) / 3, rtol=1e-5, atol=1e-6)
-    out = vote([first, second, third], training=True).numpy()  # only the first two train
-    assert (np.isclose(out, log_first, atol=1e-6) | np.isclose(out, log_second, atol=1e-6)).all()
-    # Training: each text answers with one part alone, so that part's loss is its own.
-    out = vote([first, second], training=True).numpy()
-    from_first = np.isclose(out, log_first, atol=1e-6).all(axis=1)
-    from_second = np.isclose(out, log_second, atol=1e-6).all(axis=1)
-    assert (from_first | from_second).all()
-    assert 60 < from_first.sum() < 140  # about half each
-    # The recurrent part's gradient does not vanish where the linear part is already sure.
-    sure = tf.Variable(np.where(np.arange(3) == 0, 30.0, -30.0)[None].repeat(200, 0),
-                       dtype=tf.float32)
+    # Training: the first part alone answers, so its loss is its own and its gradient
+    # does not vanish where another part is already sure.
+    np.testing.assert_allclose(vote([first, second, third], training=True).numpy(), logs[0],
+                               rtol=1e-5, atol=1e-6)
+    sure = np.where(np.arange(3) == 0, 30.0, -30.0)[None].repeat(200, 0).astype("float32")
     unsure = tf.Variable(np.zeros((200, 3), "float32"))
-    with tf.GradientTape(persistent=True) as tape:
-        voted = -tf.reduce_sum(vote([unsure, sure], training=True)[:, 0])
-        summed = -tf.reduce_sum(tf.nn.log_softmax(unsure + sure)[:, 0])
-    assert np.abs(tape.gradient(voted, unsure).numpy()).sum() > 50  # 4/3 a row, half the rows
-    assert np.abs(tape.gradient(summed, unsure).numpy()).sum() < 1e-6
+    with tf.GradientTape() as tape:
+        loss = -tf.reduce_sum(vote([unsure, sure, sure], training=True)[:, 0])
+    assert np.abs(tape.gradient(loss, unsure).numpy()).sum() > 100  # 4/3 a row
+
+
+def test_classifier_vote_weights_fitted_on_validation_favour_the_part_that_is_right():
+    import keras
+    import tensorflow as tf
+
+    from zoo.tasks.text_classification.layers import PartsVote
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 300)
+    right = np.where(np.eye(2)[labels] > 0, 1.0, -1.0).astype("float32")  # sure and right
+    noise = rng.normal(scale=3.0, size=(300, 2)).astype("float32")  # sure and random
+    parts = [keras.Input(shape=(2,)) for _ in range(3)]
+    vote = PartsVote()
+    model = keras.Model(parts, vote(parts))
+    validation = tf.data.Dataset.from_tensor_slices(((noise, right, noise), labels)).batch(64)
+    vote.fit_weights(model, validation)
+    weights = vote.part_weights.numpy()
+    np.testing.assert_allclose(weights.sum(), 1.0, rtol=1e-6)
+    assert weights[1] > 0.5 and weights[1] > 2 * max(weights[0], weights[2])
+    assert (model.predict((noise, right, noise), verbose=0).argmax(axis=1) == labels).all()
 
 
 def test_classifier_wide_part_counts_naive_bayes_ratios_and_votes():
@@ -387,7 +397,7 @@ def test_classifier_wide_part_counts_naive_bayes_ratios_and_votes():
     p = FEATURE_SPACE + 3
     features = np.array([[5, 7, p], [7, 5, p], [6, 7, 0], [7, 6, 0]], "int64")
     labels = np.array([0, 0, 1, 1])
-    layer = BagOfNgrams(16, 2, scale=10.0)
+    layer = BagOfNgrams(16, 2)
     before = layer(features)[1].numpy()
     np.testing.assert_allclose(before, np.log(0.5))  # no opinion before counting
     batches = tf.data.Dataset.from_tensor_slices(({"ngrams": features}, labels)).batch(2)
@@ -403,7 +413,7 @@ def test_classifier_wide_part_counts_naive_bayes_ratios_and_votes():
     assert ratio[16 + 3, 0] > 0 and abs(ratio[7, 0]) < 0.2 * ratio[5, 0]
     # A weight counts as far as its feature's ratio: same weights, scores scaled by it.
     layer.table.assign(np.ones_like(ratio))
-    np.testing.assert_allclose(layer(np.array([[5]], "int64"))[0].numpy()[0], 10.0 * ratio[5],
+    np.testing.assert_allclose(layer(np.array([[5]], "int64"))[0].numpy()[0], ratio[5],
                                rtol=1e-5)
     # Naive Bayes over words and pairs (alpha 0.5; 3 words seen): p(5 | class 0) = 2.5 / 5.5
     likelihood = layer.log_likelihood.numpy()
@@ -427,15 +437,43 @@ def test_classifier_wide_part_counts_naive_bayes_ratios_and_votes():
 def test_classifier_wide_part_penalises_its_weights_in_training_only():
     from zoo.tasks.text_classification.layers import BagOfNgrams
 
-    layer = BagOfNgrams(16, 2, scale=10.0, l2=1e-3)
+    layer = BagOfNgrams(16, 2, l2=1e-3)
     features = np.array([[5, 6]], "int64")
     layer(features)
     layer.table.assign(np.full((2 * 16 + 1, 2), 0.5))
     layer(features, training=False)
     assert not layer.losses
     layer(features, training=True)
-    expected = 1e-3 * (10.0 * 0.5) ** 2 * (2 * 16 + 1) * 2
-    np.testing.assert_allclose(float(layer.losses[0]), expected, rtol=1e-5)
+    np.testing.assert_allclose(float(layer.losses[0]), 1e-3 * 0.5 ** 2 * (2 * 16 + 1) * 2,
+                               rtol=1e-5)
+    layer.trainable = False  # once fitted: no penalty on weights that no longer train
+    layer(features, training=True)
+    assert not layer.losses
+
+
+def test_classifier_wide_part_fits_its_logistic_regression_alone_then_freezes():
+    import tensorflow as tf
+
+    from zoo.tasks.text_classification.layers import BagOfNgrams
+
+    # Word 5 or 6 tells the class; words 7 to 12 are noise; pairs (ids above 16) too.
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 400)
+    features = np.stack([5 + labels, rng.integers(7, 13, 400), rng.integers(17, 30, 400)], 1)
+
+    def batches(rows):
+        return tf.data.Dataset.from_tensor_slices(
+            ({"ngrams": features[rows].astype("int64")}, labels[rows])).batch(32)
+
+    layer = BagOfNgrams(32, 2, l2=1e-4)
+    layer.start_from_naive_bayes(batches(slice(0, 300)))
+    layer.fit_logistic_regression(batches(slice(0, 300)), batches(slice(300, 400)),
+                                  learning_rate=0.05)
+    assert not layer.trainable and not layer.trainable_weights
+    scores = layer(features.astype("int64"))[0].numpy()
+    assert (scores.argmax(axis=1) == labels).all()
+    margin = np.abs(scores[:, 0] - scores[:, 1])
+    assert margin.min() > 2.0  # trained well past the first steps from zero
 
 
 def test_a_classifier_builds_and_runs_without_tensorflow_datasets():

@@ -54,6 +54,10 @@ class Task:
     def before_fit(self, model, data) -> None:
         """Anything the model computes from the training data before its first step."""
 
+    def after_fit(self, model, data) -> None:
+        """Anything the model computes from the validation data once its best weights are
+        back, before it is measured and exported."""
+
     def test_metrics(self, metrics: dict, model, data, config, test) -> dict:
         """The test split's figures: ``model.evaluate``'s ``metrics`` and any the task adds
         (``test``: the batches they were measured on)."""

@@ -118,6 +118,7 @@ def _fit_evaluate_export(config, task, strategy, policy, run_dir, chief) -> dict
                         steps_per_epoch=steps, shuffle=False,  # tf.data already shuffles
                         callbacks=fit_callbacks, verbose=config.verbose)
     wall = time.perf_counter() - started  # StopOnDivergence ends a diverging run in fit
+    task.after_fit(model, data)
 
     # What is measured is what is exported: the portable float32 twin of the weights.
     twin = portable_twin(model, config.model, settings, compile=True)

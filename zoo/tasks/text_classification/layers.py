@@ -45,19 +45,17 @@ class BagOfNgrams(keras.layers.Layer):
 
     Features, folded into ``buckets`` for words and word pairs and ``buckets`` more for
     character n-grams, are binary. Logistic regression: a feature's score for a class is
-    ``scale * ratio * weight``; ``weight`` trains from zero under an L2 penalty ``l2`` on
-    ``scale * weight`` (logistic regression's); ``ratio`` is fixed, 1 until
-    ``start_from_naive_bayes`` sets it to the feature's naive-Bayes log-count ratio, which
-    makes this head NBSVM (Wang & Manning 2012); ``scale`` makes it learn ``scale`` times
-    as fast under Adam as the dense part beside it. Naive Bayes: multinomial over words
-    and word pairs, counted by ``start_from_naive_bayes`` and not trained; until then it
-    has no opinion.
+    ``ratio * weight``; ``weight`` trains from zero under an L2 penalty ``l2``;
+    ``ratio`` is fixed, 1 until ``start_from_naive_bayes`` sets it to the feature's
+    naive-Bayes log-count ratio, which makes this head NBSVM (Wang & Manning 2012).
+    Naive Bayes: multinomial over words and word pairs, counted by
+    ``start_from_naive_bayes`` and not trained; until then it has no opinion.
+    ``fit_logistic_regression`` trains the weights alone and then freezes the layer.
     """
 
-    def __init__(self, buckets, num_classes, scale=1.0, l2=0.0, **kwargs):
+    def __init__(self, buckets, num_classes, l2=0.0, **kwargs):
         super().__init__(**kwargs)
-        self.buckets, self.num_classes = int(buckets), int(num_classes)
-        self.scale, self.l2 = float(scale), float(l2)
+        self.buckets, self.num_classes, self.l2 = int(buckets), int(num_classes), float(l2)
 
     def build(self, input_shape):
         shape = (2 * self.buckets + 1, self.num_classes)
@@ -122,6 +120,28 @@ class BagOfNgrams(keras.layers.Layer):
         if validation is not None:
             self.temperature.assign(self._best_temperature(validation))
 
+    def fit_logistic_regression(self, batches, validation, learning_rate: float = 1e-3,
+                                patience: int = 2, max_epochs: int = 30):
+        """Train the logistic regression alone on ``batches`` of ``({"ngrams": features},
+        labels)`` until its ``validation`` loss stops falling (by 1e-3 for ``patience``
+        epochs), keep its best epoch, then freeze the layer.
+
+        Alone, it converges as a linear model should; trained beside an RNN and stopped
+        with it, it stops after a few epochs, short of the linear baseline it must beat.
+        """
+        import keras
+
+        features = keras.Input(shape=(None,), dtype="int64")
+        alone = keras.Model(features, self(features)[0])
+        alone.compile(keras.optimizers.Adam(learning_rate),
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        pick = lambda inputs, labels: (inputs["ngrams"], labels)  # noqa: E731
+        alone.fit(batches.map(pick), validation_data=validation.map(pick), epochs=max_epochs,
+                  shuffle=False,  # tf.data shuffles
+                  verbose=0, callbacks=[keras.callbacks.EarlyStopping(
+                      min_delta=1e-3, patience=patience, restore_best_weights=True)])
+        self.trainable = False
+
     def _naive_bayes_scores(self, ids):
         """Class log-prior plus the log-likelihoods of the words and pairs among ``ids``."""
         words = (ids > 0) & (ids <= self.buckets)
@@ -149,47 +169,71 @@ class BagOfNgrams(keras.layers.Layer):
         ids = self.fold(features)
         present = tf.cast(ids > 0, self.compute_dtype)[..., None]
         weights = ops.cast(self.table, self.compute_dtype)
-        if training and self.l2:
-            self.add_loss(self.l2 * ops.sum(ops.square(self.scale * ops.cast(self.table,
-                                                                              "float32"))))
+        if training and self.trainable and self.l2:
+            self.add_loss(self.l2 * ops.sum(ops.square(ops.cast(self.table, "float32"))))
         scores = tf.gather(weights * ops.cast(self.ratio, self.compute_dtype), ids) * present
         naive_bayes = self._naive_bayes_scores(ids) / ops.cast(self.temperature, "float32")
-        return self.scale * tf.reduce_sum(scores, axis=1), ops.log_softmax(naive_bayes, axis=-1)
+        return tf.reduce_sum(scores, axis=1), ops.log_softmax(naive_bayes, axis=-1)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.num_classes), (input_shape[0], self.num_classes)
 
     def get_config(self):
         return {**super().get_config(), "buckets": self.buckets,
-                "num_classes": self.num_classes, "scale": self.scale, "l2": self.l2}
+                "num_classes": self.num_classes, "l2": self.l2}
 
 
 @keras.saving.register_keras_serializable(package="zoo")
 class PartsVote(keras.layers.Layer):
-    """Parts' class scores -> one answer; the first two train as classifiers of their own.
+    """Parts' class scores -> one answer: the first part (the RNN) trains, the rest vote.
 
-    At inference, the mean of all parts' log-probabilities (a geometric-mean ensemble).
-    While training, each text's answer comes from one of the first two parts, chosen at
-    random, so each part's loss is its own: with summed scores, the linear part, which
-    memorises a small training set within an epoch, leaves the recurrent part next to
-    no gradient. Parts after the first two (naive Bayes, counted, not trained) only vote.
+    At inference, a weighted mean of all parts' log-probabilities (a geometric-mean
+    ensemble), equal weights until ``fit_weights`` fits them on validation texts. While
+    training, the answer is the first part's alone, so its loss is its own: the linear
+    parts are trained and counted before it (``BagOfNgrams``), and with summed scores
+    their confidence on training texts they have memorised would leave it no gradient.
     """
 
-    def __init__(self, seed=None, **kwargs):
-        super().__init__(**kwargs)
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
+    def build(self, input_shape):
+        parts = len(input_shape)
+        self.part_weights = self.add_weight(
+            name="part_weights", shape=(parts,),
+            initializer=keras.initializers.Constant(1.0 / parts), trainable=False)
 
     def call(self, inputs, training=False):
         parts = [ops.log_softmax(ops.cast(x, "float32"), axis=-1) for x in inputs]
-        first, second = parts[:2]
-        if not training:
-            return sum(parts) / len(parts)
-        pick_first = keras.random.uniform(ops.shape(first)[:1], seed=self.seed_generator) < 0.5
-        return ops.where(pick_first[:, None], first, second)
+        if training:
+            return parts[0]
+        weights = ops.cast(self.part_weights, "float32")
+        return sum(weights[i] * part for i, part in enumerate(parts))
+
+    def fit_weights(self, model, batches, step: float = 0.1):
+        """Set the parts' weights, summing to 1 on a grid of ``step``, to those that give
+        ``model`` (of which this layer is the vote) its least loss on ``batches``."""
+        import itertools
+
+        import keras
+        import numpy as np
+
+        parts = keras.Model(model.input, self.input)
+        log_probs, labels = [], []
+        for inputs, y in batches:
+            log_probs.append(np.stack([ops.log_softmax(ops.cast(p, "float32"), axis=-1)
+                                       for p in parts(inputs, training=False)]))
+            labels.append(np.asarray(y))
+        log_probs, labels = np.concatenate(log_probs, axis=1), np.concatenate(labels)
+        steps = round(1 / step)
+        grid = [np.array(w) / steps for w in itertools.product(range(steps + 1),
+                                                                 repeat=len(log_probs))
+                if sum(w) == steps]
+
+        def loss(weights):
+            scores = np.tensordot(weights, log_probs, axes=1)
+            scores -= scores.max(axis=1, keepdims=True)
+            chosen = scores[np.arange(len(labels)), labels]
+            return np.mean(np.log(np.exp(scores).sum(axis=1)) - chosen)
+
+        self.part_weights.assign(min(grid, key=loss).astype("float32"))
 
     def compute_output_shape(self, input_shape):
         return input_shape[0]
-
-    def get_config(self):
-        return {**super().get_config(), "seed": self.seed}

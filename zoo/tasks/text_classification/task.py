@@ -12,7 +12,6 @@ class TextClassification(Task):
         "embedding_dropout": "share of words dropped from a text while training, in [0, 1)",
         "ngram_buckets": "hash buckets of the linear part, for words and pairs and as many for "
                          "pieces of words; 0 leaves it out",
-        "ngram_scale": "how much faster the linear part learns than the recurrent one",
         "ngram_l2": "L2 penalty on the linear part's weights (logistic regression's)",
     }
 
@@ -33,9 +32,17 @@ class TextClassification(Task):
         return {**super().data_settings(data), "num_classes": len(data.labels)}
 
     def before_fit(self, model, data) -> None:
-        # The linear part's features are scaled by naive-Bayes ratios of the training texts.
+        # The linear models are counted and trained first, on their own; the RNN then
+        # trains alone beside them (layers.PartsVote).
         if "ngram_logits" in [layer.name for layer in model.layers]:
-            model.get_layer("ngram_logits").start_from_naive_bayes(data.train, data.validation)
+            linear = model.get_layer("ngram_logits")
+            linear.start_from_naive_bayes(data.train, data.validation)
+            with model.distribute_strategy.scope():
+                linear.fit_logistic_regression(data.train, data.validation)
+
+    def after_fit(self, model, data) -> None:
+        if "wide_and_deep" in [layer.name for layer in model.layers]:
+            model.get_layer("wide_and_deep").fit_weights(model, data.validation)
 
     def endpoints(self, model, vectorizers, labels, max_length):
         from zoo.tasks.text_classification.signatures import classifier_endpoints
