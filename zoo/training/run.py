@@ -103,6 +103,7 @@ def _fit_evaluate_export(config, task, strategy, policy, run_dir, chief) -> dict
     run_dir.mkdir(parents=True, exist_ok=True)  # only once the data and the model are good
     if chief:
         config.mark_latest()
+    started = time.perf_counter()  # training: what the task fits before and after, too
     task.before_fit(model, data)
 
     train, validation, steps = data.train, data.validation, None
@@ -113,12 +114,11 @@ def _fit_evaluate_export(config, task, strategy, policy, run_dir, chief) -> dict
                               chief=chief, validation=validation)
     backup = next(c for c in fit_callbacks if isinstance(c, AtomicBackupAndRestore))
     average = next((c for c in fit_callbacks if isinstance(c, AverageLastEpochs)), None)
-    started = time.perf_counter()
     history = model.fit(train, validation_data=validation, epochs=config.epochs,
                         steps_per_epoch=steps, shuffle=False,  # tf.data already shuffles
                         callbacks=fit_callbacks, verbose=config.verbose)
-    wall = time.perf_counter() - started  # StopOnDivergence ends a diverging run in fit
     task.after_fit(model, data)
+    wall = time.perf_counter() - started  # StopOnDivergence ends a diverging run in fit
 
     # What is measured is what is exported: the portable float32 twin of the weights.
     twin = portable_twin(model, config.model, settings, compile=True)
