@@ -286,6 +286,10 @@ def test_b64_inputs_bytes_outputs_and_float32_numbers_as_tf_serving_writes_them(
          "score": np.array([0.9, 0.1], np.float32)}, rows=True)
     assert out == {"predictions": [{"audio_bytes": {"b64": "AP8="}, "score": 0.9},
                                    {"audio_bytes": {"b64": "b2s="}, "score": 0.1}]}
+    # Names come sorted whatever order the signature gives them in.
+    shuffled = format_response({"score": np.array([0.5], np.float32),
+                                "label": np.array([b"a"], dtype=object)}, rows=True)
+    assert list(shuffled["predictions"][0]) == ["label", "score"]
 
 
 def test_scalar_inputs_are_given_in_columns_as_tf_serving_needs(served):

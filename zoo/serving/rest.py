@@ -117,8 +117,9 @@ def _json_object(body: bytes) -> dict:
 def format_response(outputs: dict, rows: bool) -> dict:
     """Outputs -> ``{"predictions": [row, ...]}`` or ``{"outputs": ...}``, as TF Serving does:
     float32 values printed as float32 (``0.9``, not ``0.8999999761581421``), and strings of
-    outputs whose names end in ``_bytes`` as ``{"b64": "<base64>"}``."""
-    plain = {name: _plain(name, value) for name, value in outputs.items()}
+    outputs whose names end in ``_bytes`` as ``{"b64": "<base64>"}``. Names are sorted, so every
+    response of a signature lists them in one order."""
+    plain = {name: _plain(name, outputs[name]) for name in sorted(outputs)}
     if not rows:
         return {"outputs": next(iter(plain.values())) if len(plain) == 1 else plain}
     if len(plain) == 1:
