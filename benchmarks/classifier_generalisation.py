@@ -102,7 +102,7 @@ def train_one(config, *, regularised: bool) -> dict:
     import keras
 
     import zoo
-    from zoo.registry import task_of
+    from zoo.tasks import task_of
     from zoo.training.callbacks import callbacks as fit_callbacks
 
     config.validate()
@@ -154,7 +154,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    from recipes.sentiment_lstm import SentimentLSTMRecipe
+    from zoo.recipes.sentiment_lstm import SentimentLSTMRecipe
 
     print_machine()
     recipe = SentimentLSTMRecipe()

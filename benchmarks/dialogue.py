@@ -87,7 +87,7 @@ def main(argv=None) -> None:
 
     import sacrebleu
 
-    from recipes.chatbot import ChatbotRecipe
+    from zoo.recipes.chatbot import ChatbotRecipe
     from zoo import training
     from zoo.data.files import read_pairs
 

@@ -49,7 +49,7 @@ def main(argv=None) -> None:
     import keras
 
     import zoo
-    from recipes.stacked_lstm import StackedLSTMRecipe
+    from zoo.recipes.stacked_lstm import StackedLSTMRecipe
     from zoo.export import export_model
     from zoo.tasks.language_modeling import models as language_model
 

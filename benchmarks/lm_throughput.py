@@ -258,7 +258,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    from recipes.stacked_lstm import StackedLSTMRecipe
+    from zoo.recipes.stacked_lstm import StackedLSTMRecipe
 
     from zoo.training.runtime import choose_precision
 

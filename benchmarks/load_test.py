@@ -44,7 +44,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from benchmarks.common import print_machine, report
-from zoo.export import versions
+from zoo.layout import versions
 
 MAX_BODY_BYTES = 256 * 1024
 MALFORMED_SHARE = 0.2

@@ -104,8 +104,8 @@ def find_sets(data, chosen=None) -> dict[str, tuple[Path, Path]]:
 
 def train_recipe(model: str, train_file, test_file, seed: int, flags, workdir: Path) -> dict:
     """One recipe run with its defaults; returns its test accuracy (by the export) and times."""
-    from recipes.sentiment_lstm import SentimentLSTMRecipe
-    from recipes.topic_gru import TopicGRURecipe
+    from zoo.recipes.sentiment_lstm import SentimentLSTMRecipe
+    from zoo.recipes.topic_gru import TopicGRURecipe
     from zoo import training
 
     recipe = {"sentiment_lstm": SentimentLSTMRecipe, "topic_gru": TopicGRURecipe}[model]

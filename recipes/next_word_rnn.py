@@ -1,27 +1,8 @@
-"""Train the SimpleRNN next-word predictor on tiny_shakespeare (word level)."""
+"""``python -m recipes.next_word_rnn``: the recipe ``zoo.recipes.next_word_rnn``, as ``zoo train next_word_rnn`` runs it."""
 
-import dataclasses
 import sys
 
-from zoo.training import RecipeConfig, main as train_main
-
-
-@dataclasses.dataclass
-class NextWordRNNRecipe(RecipeConfig):
-    """SimpleRNN next-word predictor on tiny_shakespeare words."""
-
-    model: str = "next_word_rnn"
-    dataset: str = "tiny_shakespeare"
-    level: str = "word"
-    sequence_length: int = 32
-    batch_size: int = 64
-    epochs: int = 15
-    max_minutes: float = 27.0  # training budget: with data, test and export, 30 minutes on 2 cores
-
-
-def main(argv=None) -> int:
-    return train_main(NextWordRNNRecipe, argv)
-
+from zoo.recipes.next_word_rnn import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,27 +1,8 @@
-"""Train the GRU topic classifier on ag_news_subset (title + description)."""
+"""``python -m recipes.topic_gru``: the recipe ``zoo.recipes.topic_gru``, as ``zoo train topic_gru`` runs it."""
 
-import dataclasses
 import sys
 
-from zoo.training import RecipeConfig, main as train_main
-
-
-@dataclasses.dataclass
-class TopicGRURecipe(RecipeConfig):
-    """GRU four-topic classifier on AG News, regularised as the sentiment_lstm recipe is."""
-
-    model: str = "topic_gru"
-    dataset: str = "ag_news_subset"
-    vocab_size: int = 20000
-    sequence_length: int = 100
-    batch_size: int = 64
-    epochs: int = 5
-    early_stopping_patience: int = 2
-
-
-def main(argv=None) -> int:
-    return train_main(TopicGRURecipe, argv)
-
+from zoo.recipes.topic_gru import main
 
 if __name__ == "__main__":
     sys.exit(main())

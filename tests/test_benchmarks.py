@@ -105,7 +105,7 @@ def test_train_throughput_benchmark_reports_its_figures(capsys):
 def test_lm_throughput_benchmark_times_the_recipe_against_the_tutorial(shakespeare_dirs,
                                                                          capsys):
     from benchmarks import lm_throughput
-    from recipes.stacked_lstm import StackedLSTMRecipe
+    from zoo.recipes.stacked_lstm import StackedLSTMRecipe
 
     data_dir, _ = shakespeare_dirs
     own = f"batch{StackedLSTMRecipe().batch_size}"  # the recipe's own batch: skipped
@@ -120,7 +120,7 @@ def test_lm_throughput_benchmark_times_the_recipe_against_the_tutorial(shakespea
 @pytest.mark.parametrize("policy, timed", [("mixed_bfloat16", "float32"), ("float32", "bf16")])
 def test_lm_throughput_variants_skip_the_recipe_s_own_precision(policy, timed):
     from benchmarks.lm_throughput import new_variants
-    from recipes.stacked_lstm import StackedLSTMRecipe
+    from zoo.recipes.stacked_lstm import StackedLSTMRecipe
 
     recipe = StackedLSTMRecipe()
     asked = ["float32", "bf16", "jit", "jit", f"batch{recipe.batch_size}", "batch7"]

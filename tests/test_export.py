@@ -382,7 +382,7 @@ def test_mixed_precision_models_export_a_float32_graph(exported, tmp_path):
 
 
 def test_versions_count_up_and_never_overwrite(exported, tmp_path):
-    from zoo.export import versions
+    from zoo.layout import versions
 
     made, _ = exported["classifier"]
     (tmp_path / made.name / ".7.partial-leftover").mkdir(parents=True)
@@ -417,7 +417,7 @@ def test_export_rejects_what_it_cannot_serve(exported, tmp_path):
 
 def test_a_killed_export_leaves_no_partial_version(exported, tmp_path):
     """SIGKILL mid-export: the previous version still loads and no new version appears."""
-    from zoo.export import versions
+    from zoo.layout import versions
     from zoo.serving import load
 
     made, path = exported["classifier"]

@@ -116,8 +116,8 @@ FIRST_BATCH = """
 import json, sys
 from zoo.training.runtime import choose_strategy
 strategy = choose_strategy("multiworker")
-from recipes.stacked_lstm import StackedLSTMRecipe
-from zoo.registry import task_of
+from zoo.recipes.stacked_lstm import StackedLSTMRecipe
+from zoo.tasks import task_of
 config = StackedLSTMRecipe(data_dir=sys.argv[1], batch_size=8, sequence_length=16)
 data = task_of("stacked_lstm").load_data(config)
 # As Keras's fit does: the dataset distributed by the strategy, each worker's part of a step.

@@ -15,11 +15,11 @@ import pytest
 
 from helpers import slow_epochs, tiny_lm_flags
 from mock_datasets import ag_news_example, dialogue_example, imdb_example, mock_tfds
-from recipes.chatbot import ChatbotRecipe
-from recipes.next_word_rnn import NextWordRNNRecipe
-from recipes.sentiment_lstm import SentimentLSTMRecipe
-from recipes.stacked_lstm import StackedLSTMRecipe
-from recipes.topic_gru import TopicGRURecipe
+from zoo.recipes.chatbot import ChatbotRecipe
+from zoo.recipes.next_word_rnn import NextWordRNNRecipe
+from zoo.recipes.sentiment_lstm import SentimentLSTMRecipe
+from zoo.recipes.stacked_lstm import StackedLSTMRecipe
+from zoo.recipes.topic_gru import TopicGRURecipe
 import zoo
 from zoo import training
 from zoo.training import callbacks as zoo_callbacks

@@ -25,7 +25,7 @@ tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
 import zoo  # noqa: E402
-from recipes.stacked_lstm import StackedLSTMRecipe  # noqa: E402
+from zoo.recipes.stacked_lstm import StackedLSTMRecipe  # noqa: E402
 from zoo import serving, training  # noqa: E402
 from zoo.training import callbacks as zoo_callbacks  # noqa: E402
 from zoo.cli import main as zoo_main  # noqa: E402
@@ -138,7 +138,7 @@ def test_every_recipe_resumes_with_the_weights_and_optimizer_state_it_backed_up(
         model, tmp_path, shakespeare_dirs, monkeypatch):
     """A run stopped after epoch 1, resumed: it starts from exactly the saved weights and
     optimizer variables (Adam's moments, step count, a weight average where kept)."""
-    from zoo.training.run import recipe_class
+    from zoo.recipes import recipe_class
 
     settings = tiny_recipe(model, tmp_path, shakespeare_dirs)
     state, fit_callbacks = TrainingState(), zoo_callbacks.callbacks

@@ -32,8 +32,8 @@ def load(path):
 
 def train(model: str, **settings) -> dict:
     """Run ``model``'s recipe with ``settings`` overriding its defaults; returns its metrics,
-    with ``export`` naming the export's path (``zoo.training.train``)."""
-    from zoo.training import train as _train
+    with ``export`` naming the export's path (``zoo.recipes.train``)."""
+    from zoo.recipes import train as _train
 
     return _train(model, **settings)
 

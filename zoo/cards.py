@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from zoo import results
+
 ARCHITECTURES = ("many-to-one", "many-to-many", "encoder-decoder")
 
 
@@ -11,9 +13,9 @@ ARCHITECTURES = ("many-to-one", "many-to-many", "encoder-decoder")
 class ModelCard:
     """Facts about a registered model, in the spirit of torchvision's weights metadata.
 
-    ``num_params`` is the parameter count of the model built with default settings;
-    ``measured`` stays empty until a recipe run on real data produced it, and then
-    names the figure, the command (``recipe``) and the hardware it ran on.
+    ``num_params`` is the parameter count of the model built with default settings.
+    What the model measured comes from its results file (``zoo.results``), never typed
+    here: ``measured`` sums up its ``headline`` metrics, ``figures`` gives them all.
     """
 
     name: str
@@ -24,16 +26,19 @@ class ModelCard:
     recipe: str
     num_params: int
     anchor: str
-    measured: str = ""
-    hardware: str = ""
+    headline: tuple[str, ...] = ()
 
     def __post_init__(self):
-        from zoo.tasks import task_names
-
-        if self.task not in task_names():
-            raise ValueError(f"task={self.task!r}; expected one of {task_names()}")
         if self.architecture not in ARCHITECTURES:
             raise ValueError(f"architecture={self.architecture!r}; expected one of {ARCHITECTURES}")
 
+    @property
+    def measured(self) -> str:
+        return results.summary(self.name, self.headline)
+
+    @property
+    def figures(self) -> list[results.Figure]:
+        return results.figures(self.name)
+
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        return {**dataclasses.asdict(self), "measured": self.measured}

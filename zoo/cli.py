@@ -8,21 +8,14 @@ from pathlib import Path
 
 
 def _cmd_list(args) -> int:
-    from zoo.registry import list_models, model_card
+    from zoo.registry import catalog
 
-    rows = [("name", "task", "architecture", "dataset", "params", "measured / anchor")]
-    for name in list_models(args.pattern):
-        card = model_card(name)
-        rows.append((name, card.task, card.architecture, card.dataset, f"{card.num_params:,}",
-                     card.measured or f"anchor: {card.anchor}"))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
-    for row in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[-1])
+    print(catalog(args.pattern))
     return 0
 
 
 def _cmd_train(args) -> int:
-    from recipes import run_recipe
+    from zoo.recipes import run_recipe
     from zoo.registry import list_models
 
     if args.help:
@@ -115,14 +108,15 @@ def _cmd_serve(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from zoo import __version__
+    from importlib.metadata import version
     from zoo.registry import list_models
+    from zoo.serving.config import SCANNED_POLICIES
 
     parser = argparse.ArgumentParser(
         prog="zoo", description="Recurrent models for Keras: list, train, evaluate, predict, "
                                 "generate, chat, serve.",
         epilog="`zoo COMMAND --help` describes a command.")
-    parser.add_argument("--version", action="version", version=f"zoo {__version__}")
+    parser.add_argument("--version", action="version", version=f"zoo {version('zoo')}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("list", help="print the catalog of models")
@@ -193,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds between looks for new versions (default: 2.0)")
     p.add_argument("--max-body-bytes", type=int, default=10 * 2**20,
                    help="larger request bodies are refused with 413 (default: 10 MiB)")
-    p.add_argument("--model-version-policy", choices=("latest", "all"), default="latest",
+    p.add_argument("--model-version-policy", choices=SCANNED_POLICIES, default="latest",
                    help="serve each model's latest version that loads, or all of them "
                         "(default: latest, as TF Serving)")
     p.add_argument("--enable-batching", action="store_true",

@@ -34,7 +34,9 @@ from pathlib import Path
 
 from zoo.atomic import sync_tree
 from zoo.checks import check_int
-from zoo.registry import build, model_card, task_of
+from zoo.layout import versions
+from zoo.registry import build, model_card
+from zoo.tasks import task_of
 
 DEFAULT_MAX_LENGTH = 256
 
@@ -159,14 +161,6 @@ def portable_twin(model, name: str, settings: dict, compile: bool = False):
     return twin
 
 
-def versions(model_dir) -> list[int]:
-    """The integer versions present in a model directory, ascending (dot-names skipped)."""
-    model_dir = Path(model_dir)
-    if not model_dir.is_dir():
-        return []
-    return sorted(int(p.name) for p in model_dir.iterdir() if p.is_dir() and p.name.isdigit())
-
-
 def _free_version(model_dir: Path, version) -> int:
     present = versions(model_dir)
     if version is None:
@@ -188,9 +182,6 @@ def _plain(value):
 
 
 def _library_versions() -> dict:
-    import keras
-    import tensorflow as tf
+    from importlib.metadata import version
 
-    import zoo
-
-    return {"tensorflow": tf.__version__, "keras": keras.__version__, "zoo": zoo.__version__}
+    return {name: version(name) for name in ("tensorflow", "keras", "zoo")}

@@ -3,7 +3,7 @@
 A builder registers under its function name minus ``build_``; its model card
 (``zoo.cards.ModelCard``) travels with it, and so does a check of its settings, which
 runs before every build and on its own (``check_settings``) without building anything.
-The card names the model's task; ``task_of`` gives that task's unit (``zoo.tasks``).
+The card names the model's task; ``zoo.tasks.task_of`` gives that task's unit.
 Registering keeps ``import zoo`` cheap: builders import Keras only when called.
 """
 
@@ -63,6 +63,18 @@ def list_models(pattern: str = "*") -> list[str]:
     return sorted(n for n in _BUILDERS if fnmatch.fnmatchcase(n, pattern))
 
 
+def catalog(pattern: str = "*") -> str:
+    """The catalog as ``zoo list`` prints it: a row per model, its card's facts and figures."""
+    rows = [("name", "task", "architecture", "dataset", "params", "measured / anchor")]
+    for name in list_models(pattern):
+        card = model_card(name)
+        rows.append((name, card.task, card.architecture, card.dataset, f"{card.num_params:,}",
+                     card.measured or f"anchor: {card.anchor}"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[-1]
+                     for row in rows)
+
+
 def get_builder(name: str) -> Callable:
     return _lookup(name, _BUILDERS)
 
@@ -76,13 +88,6 @@ def builder_settings(name: str) -> dict[str, object]:
     """The keyword settings a builder accepts, with their defaults."""
     params = inspect.signature(get_builder(name)).parameters
     return {p.name: p.default for p in params.values() if p.kind is p.KEYWORD_ONLY}
-
-
-def task_of(name: str):
-    """The task unit (``zoo.tasks.base.Task``) of a registered model, from its card."""
-    from zoo.tasks import get_task
-
-    return get_task(model_card(name).task)
 
 
 def check_settings(name: str, **overrides) -> dict:

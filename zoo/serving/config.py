@@ -13,6 +13,7 @@ import dataclasses
 from pathlib import Path
 
 VERSION_POLICIES = ("latest", "all", "specific")
+SCANNED_POLICIES = ("latest", "all")  # a scanned directory names no specific versions
 
 
 @dataclasses.dataclass(frozen=True)

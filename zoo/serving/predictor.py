@@ -13,7 +13,7 @@ import json
 import re
 from pathlib import Path
 
-from zoo.export import versions
+from zoo.layout import versions
 
 
 def load(path) -> "Predictor":
@@ -239,16 +239,22 @@ def _to_tensor(name: str, value, spec):
 
 def _from_b64(where: str, value: dict) -> bytes:
     """The bytes of TF Serving's ``{"b64": "<base64>"}`` form, or ``ValueError`` saying why not."""
-    import base64
-    import binascii
-
     if set(value) != {"b64"} or not isinstance(value["b64"], str):
         raise ValueError(f'{where} must be a string or {{"b64": "<base64 string>"}}; got an '
                          f"object with {sorted(value)}")
+    return decode_b64(value["b64"], f"{where}: the b64 value is not valid base64")
+
+
+def decode_b64(text, error: str) -> bytes:
+    """The bytes that TF Serving's ``{"b64": text}`` stands for; ``ValueError(error)`` where
+    ``text`` is not base64."""
+    import base64
+    import binascii
+
     try:
-        return base64.b64decode(value["b64"], validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError(f"{where}: the b64 value is not valid base64") from None
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError, TypeError):
+        raise ValueError(error) from None
 
 
 def _kind(value) -> str:

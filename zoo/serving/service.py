@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from zoo.layout import CLASSIFY_METHOD, REGRESS_METHOD
 from zoo.serving.metrics import Metrics
 from zoo.serving.store import ModelStore
 
 if TYPE_CHECKING:
     from zoo.serving.predictor import Predictor
 
-CLASSIFY = "tensorflow/serving/classify"
-REGRESS = "tensorflow/serving/regress"
 DEFAULT_SIGNATURE = "serving_default"
 
 
@@ -62,8 +61,8 @@ class Service:
     def _on_examples(self, spec, signature, examples, entrypoint, api):
         """``(predictor, outputs)`` of a classify or regress signature on serialized examples."""
         signature = signature or DEFAULT_SIGNATURE
-        method, kind = {"classify": (CLASSIFY, "classification"),
-                        "regress": (REGRESS, "regression")}[api]
+        method, kind = {"classify": (CLASSIFY_METHOD, "classification"),
+                        "regress": (REGRESS_METHOD, "regression")}[api]
         with self.metrics.request(spec["name"], signature, api, entrypoint):
             predictor = self.store.get(**spec)
             if signature not in predictor.signatures:
@@ -91,10 +90,9 @@ def example_from_json(features, where: str = "Example"):
     is a value or a list of values, strings and ``{"b64": ...}`` are bytes, whole numbers
     and booleans int64, decimals float, one kind per feature; ``ValueError`` otherwise,
     with TF Serving's messages."""
-    import base64
-    import binascii
-
     from tensorflow.core.example import example_pb2
+
+    from zoo.serving.predictor import decode_b64
 
     if not isinstance(features, dict):
         raise ValueError(f"{where} must be JSON object but got JSON {_json_type(features)}")
@@ -112,10 +110,8 @@ def example_from_json(features, where: str = "Example"):
             elif isinstance(value, str):
                 kind, item = "bytes_list", value.encode("utf-8", "surrogatepass")
             elif isinstance(value, dict) and set(value) == {"b64"}:
-                try:
-                    kind, item = "bytes_list", base64.b64decode(value["b64"], validate=True)
-                except (binascii.Error, ValueError, TypeError):
-                    raise ValueError(f"Feature: {name} has an invalid b64 value") from None
+                kind, item = "bytes_list", decode_b64(
+                    value["b64"], f"Feature: {name} has an invalid b64 value")
             else:
                 raise ValueError(f"Feature: {name} has element with unexpected JSON type: "
                                  f"{_json_type(value)}")

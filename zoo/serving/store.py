@@ -6,15 +6,12 @@ import logging
 import threading
 from pathlib import Path
 
-from zoo.export import versions
-from zoo.serving.config import ServedModel, read_model_config
+from zoo.layout import versions
+from zoo.serving.config import SCANNED_POLICIES, ServedModel, read_model_config
 from zoo.serving.predictor import Predictor
 
 log = logging.getLogger("zoo.serve")
 
-
-
-VERSION_POLICIES = ("latest", "all")  # for a scanned directory; a config file adds specific
 
 
 class ModelStore:
@@ -43,9 +40,9 @@ class ModelStore:
         self.root = None if root is None else Path(root)
         if self.root is not None and not self.root.is_dir():
             raise FileNotFoundError(f"{self.root} is not a directory")
-        if version_policy not in VERSION_POLICIES:
+        if version_policy not in SCANNED_POLICIES:
             raise ValueError(f"version_policy={version_policy!r}; expected one of "
-                             f"{', '.join(VERSION_POLICIES)}")
+                             f"{', '.join(SCANNED_POLICIES)}")
         self.version_policy = version_policy
         self._lock = threading.Lock()
         self._configured: dict[str, ServedModel] | None = None

@@ -1,8 +1,8 @@
 """The kinds of model, one folder each: what is specific to a task lives in its folder.
 
 ``get_task(name)`` gives the ``Task`` (``zoo.tasks.base``) of a model card's task name:
-``text-classification`` is the folder ``text_classification``, and so on. Importing a
-task's folder registers its builders.
+``text-classification`` is the folder ``text_classification``, and so on; ``task_of(model)``
+gives a registered model's. Importing a task's folder registers its builders.
 """
 
 from __future__ import annotations
@@ -26,3 +26,10 @@ def get_task(name: str):
     if name not in task_names():
         raise ValueError(f"task={name!r}; expected one of {task_names()}")
     return importlib.import_module(f"zoo.tasks.{name.replace('-', '_')}").TASK
+
+
+def task_of(model: str):
+    """The ``Task`` of a registered model, from its card's task name."""
+    from zoo.registry import model_card
+
+    return get_task(model_card(model).task)

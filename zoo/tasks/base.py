@@ -1,6 +1,6 @@
 """What a task (a kind of model) provides to training, export, evaluation and serving.
 
-Shared machinery asks a model's task (``zoo.registry.task_of``) instead of branching on
+Shared machinery asks a model's task (``zoo.tasks.task_of``) instead of branching on
 its name. A new kind of model is a folder under ``zoo/tasks/`` whose ``__init__`` holds a
 ``Task`` subclass as ``TASK`` and registers its builders, with model cards naming the task.
 """

@@ -6,6 +6,6 @@ Importing this package does not import TensorFlow; a run does.
 """
 
 from zoo.training.config import RecipeConfig, parse_config
-from zoo.training.run import main, recipe_class, run, train
+from zoo.training.run import main, run
 
-__all__ = ["RecipeConfig", "main", "parse_config", "recipe_class", "run", "train"]
+__all__ = ["RecipeConfig", "main", "parse_config", "run"]

@@ -16,7 +16,8 @@ import typing
 from pathlib import Path
 
 from zoo.checks import check_choice, check_int, check_positive
-from zoo.registry import builder_settings, check_settings, get_builder, task_of
+from zoo.registry import builder_settings, check_settings, get_builder
+from zoo.tasks import task_of
 from zoo.tasks.common import CELLS
 
 DISTRIBUTE = ("auto", "none", "mirrored", "multiworker")

@@ -2,13 +2,11 @@
 
 ``run(config)`` loads the data through the model's task, builds the model once, trains
 it, measures its portable float32 twin on the test split, writes the reports into the
-run directory and exports that same twin. ``train(model, **settings)`` does the same
-from Python, with the model's recipe defaults; ``main`` is the command line's.
+run directory and exports that same twin; ``main`` is the command line's.
 """
 
 from __future__ import annotations
 
-import importlib
 import shlex
 import shutil
 import sys
@@ -16,39 +14,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from zoo.registry import build, model_card, task_of
+from zoo.registry import build
+from zoo.tasks import task_of
 from zoo.training.config import RecipeConfig, parse_config
 from zoo.training.reports import data_source, recorded_config, write_reports
-
-
-def recipe_class(model: str) -> type[RecipeConfig]:
-    """The recipe (``recipes.<model>``) of a registered model: its config dataclass."""
-    model_card(model)  # a KeyError naming close matches for an unknown model
-    module = importlib.import_module(f"recipes.{model}")
-    found = [value for value in vars(module).values()
-             if isinstance(value, type) and issubclass(value, RecipeConfig)
-             and value is not RecipeConfig and value.__module__ == module.__name__]
-    if len(found) != 1:
-        raise ValueError(f"recipes.{model} must define one RecipeConfig subclass; "
-                         f"found {len(found)}")
-    return found[0]
-
-
-def train(model: str, **settings) -> dict:
-    """Run ``model``'s recipe with ``settings`` overriding its defaults, as ``zoo train`` does.
-
-        >>> metrics = zoo.train("sentiment_lstm", train_file="reviews.csv", epochs=3)
-        >>> metrics["test"]["accuracy"], metrics["export"]
-
-    Returns the metrics written to the run directory, with ``export`` (the export's
-    path) unless ``export=False``.
-    """
-    cls = recipe_class(model)
-    unknown = sorted(set(settings) - {f for f in cls.__dataclass_fields__} - {"model"})
-    if unknown:
-        raise ValueError(f"unknown setting(s) {', '.join(unknown)} for the {model} recipe; "
-                         f"accepted: {', '.join(sorted(cls.__dataclass_fields__))}")
-    return run(cls(**settings))
 
 
 def run(config: RecipeConfig) -> dict:

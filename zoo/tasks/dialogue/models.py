@@ -19,7 +19,6 @@ from zoo.tasks.common import CELLS, compile_model, recurrent_layer
 from zoo.registry import register_model
 
 ATTENTION = ("dot", "additive")
-UNKNOWN_ID = 1  # TextVectorization's out-of-vocabulary id; 0 is padding
 
 
 def _num_states(cell: str) -> int:
@@ -35,9 +34,7 @@ CHATBOT_CARD = ModelCard(
     recipe="zoo train chatbot",
     num_params=4_363_969,
     anchor="Bahdanau et al. 2015 (RNNsearch): attention encoder-decoder",
-    measured="sgd_dev pairs (Schema-Guided Dialogue, through --train-file): BLEU 10.44 "
-             "(seeds 1, 2: 10.29, 9.87; greedy 8.12; TF-IDF retrieval 7.31), token accuracy 0.387",
-    hardware="2 CPU cores (AMD EPYC), no GPU, TensorFlow 2.21.0; 19 epochs, 12 minutes",
+    headline=("bleu", "token_accuracy"),
 )
 
 

@@ -6,7 +6,7 @@ One implementation for the chatbot's export signatures and for its BLEU in evalu
 from __future__ import annotations
 
 from zoo.tasks.common import choose_next
-from zoo.tasks.dialogue.models import UNKNOWN_ID, decode_step, encode
+from zoo.tasks.dialogue.models import decode_step, encode
 
 
 # Beams compare log-probability / ((5 + length) / 6) ** LENGTH_PENALTY (GNMT's length
@@ -37,7 +37,7 @@ def reply_search(model, vectorizer, max_length: int, *, length_penalty: float = 
     import tensorflow as tf
 
     from zoo.tasks.dialogue.data import words
-    from zoo.data.text import END, START, join_words
+    from zoo.data.text import END, START, UNKNOWN_ID, join_words
 
     vocab = [str(token) for token in vectorizer.get_vocabulary()]
     missing = [t for t in (START, END) if t not in vocab]

@@ -138,10 +138,9 @@ NEXT_WORD_RNN_CARD = ModelCard(
     metric="test perplexity per word (lower is better)",
     recipe="zoo train next_word_rnn --manual-dir data/tiny_shakespeare",
     num_params=3_178_560,
-    anchor="interpolated Kneser-Ney models on the same train split, vocabulary and test "
-           "positions: trigram 193.3, bigram 194.0 (python -m benchmarks.lm_anchors)",
-    measured="test perplexity 188.4 (5.238 nats/word), top-1 15.2%, top-5 35.1%",
-    hardware="2 CPU cores (AMD EPYC), no GPU, TensorFlow 2.21.0; 15 epochs, 5 minutes",
+    anchor="interpolated Kneser-Ney trigram and bigram models on the same train split, "
+           "vocabulary and test positions (python -m benchmarks.lm_anchors)",
+    headline=("perplexity",),
 )
 
 
@@ -171,14 +170,9 @@ STACKED_LSTM_CARD = ModelCard(
            "(lower is better)",
     recipe="zoo train stacked_lstm --manual-dir data/tiny_shakespeare",
     num_params=1_900_931,
-    anchor="nanoGPT shakespeare_char (6-layer transformer, GPU): 1.4697 nats/char on the last "
-           "10% of the text in 256-character blocks; TensorFlow 'Text generation with an RNN' "
-           "tutorial: about 2.1 after one epoch",
-    measured="test loss 1.483 nats/char (perplexity 4.41), top-1 56.4%, top-5 85.8%; "
-             "1.500 in independent 200-character windows; on nanoGPT's split (last 10%): "
-             "1.410 state carried, 1.425 in independent 256-character blocks",
-    hardware="2 CPU cores (AMD EPYC), no GPU, TensorFlow 2.21.0, bfloat16 compute "
-             "(precision auto); 30 epochs in the 27-minute budget, 26 minutes of training",
+    anchor="nanoGPT shakespeare_char (6-layer transformer, GPU), published for the last 10% "
+           "of the text in 256-character blocks (python -m benchmarks.lm_anchors)",
+    headline=("carried_loss", "loss", "block_loss"),
 )
 
 

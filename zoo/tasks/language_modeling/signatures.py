@@ -11,6 +11,7 @@ sampling is seeded by ``(seed, step)``; padding and ``[UNK]`` are never emitted.
 
 from __future__ import annotations
 
+LEVELS = ("char", "word")  # what a token is; word exports join tokens with spaces
 DEFAULT_TOP_K = 5
 MAX_GENERATED_TOKENS = 1000
 SPECIAL_TOKENS = ("", "[UNK]")  # TextVectorization's padding and out-of-vocabulary tokens

@@ -10,9 +10,7 @@ from __future__ import annotations
 import math
 
 from zoo.tasks.base import Task
-from zoo.tasks.language_modeling.signatures import DEFAULT_TOP_K
-
-LEVELS = ("char", "word")
+from zoo.tasks.language_modeling.signatures import DEFAULT_TOP_K, LEVELS
 
 
 class LanguageModeling(Task):

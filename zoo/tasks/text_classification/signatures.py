@@ -10,7 +10,7 @@ serialized ``tf.Example``s with a ``text`` bytes feature in, ``classes`` (every 
 
 from __future__ import annotations
 
-CLASSIFY_METHOD = "tensorflow/serving/classify"
+from zoo.layout import CLASSIFY_METHOD
 
 
 def classifier_endpoints(model, vectorizers, labels, max_length):
