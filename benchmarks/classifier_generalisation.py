@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from benchmarks.common import print_machine, report
+from benchmarks.common import add_record_flag, print_machine, report
 
 NO_CAP = 1_000_000  # a vocabulary cap no corpus here reaches
 
@@ -144,6 +144,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--examples", type=int, default=None,
                    help="keep at most this many training utterances (default: all)")
     p.add_argument("--quick", action="store_true", help="tiny settings for a smoke run")
+    add_record_flag(p)
     args = p.parse_args(argv)
     if args.quick:
         args.epochs, args.seeds, args.categories = 3, 1, 4
@@ -223,7 +224,7 @@ def main(argv=None) -> None:
         figures["default_generalisation_gap"] / unreg_gap if unreg_gap else float("nan"))
     figures["majority_topic_test_accuracy"] = majority
     print()
-    report(figures)
+    report(figures, record=args.record and "classifier_generalisation", data="chatterbot corpus topics")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import math
 import re
 from pathlib import Path
 
-from benchmarks.common import print_machine, report
+from benchmarks.common import add_record_flag, print_machine, record_model, report
 
 WORD = re.compile(r"(?u)\b\w\w+\b")
 
@@ -83,20 +83,21 @@ def main(argv=None) -> None:
     parser.add_argument("--eval-file", required=True)
     parser.add_argument("--export", help="score this chatbot export instead of training one")
     parser.add_argument("--samples", type=int, default=10)
+    add_record_flag(parser)
     args, recipe_flags = parser.parse_known_args(argv)
 
     import sacrebleu
 
-    from zoo.recipes.chatbot import ChatbotRecipe
     from zoo import training
     from zoo.data.files import read_pairs
+    from zoo.recipes.chatbot import ChatbotRecipe
 
     print_machine()
     train_pairs, test_pairs = read_pairs(args.train_file), read_pairs(args.eval_file)
     messages, references = [m for m, _ in test_pairs], [r for _, r in test_pairs]
     print(f"pairs: {len(train_pairs)} train, {len(test_pairs)} test")
 
-    minutes = None
+    minutes, test = None, {}
     if args.export:
         export = Path(args.export)
     else:
@@ -107,6 +108,7 @@ def main(argv=None) -> None:
                                        if v is not None and k not in ("train_file", "eval_file")}))
         metrics = training.run(config)
         export, minutes = Path(metrics["export"]), metrics["wall_seconds"] / 60
+        test = {**metrics["test"], "epochs": metrics["epochs_run"]}
     default, greedy = export_replies(export, messages)
 
     def bleu(hypotheses):
@@ -137,7 +139,20 @@ def main(argv=None) -> None:
     if minutes is not None:
         figures["training_minutes"] = minutes
     print()
-    report(figures)
+    data = Path(args.train_file).parent.name
+    report(figures, record=args.record and "dialogue", data=data)
+    if args.record:
+        from zoo.results import Figure
+
+        detail = {"training_minutes": minutes, "epochs": test.get("epochs"),
+                  "recipe_flags": recipe_flags}
+        found = [Figure(metric="bleu", value=values[2], data=data, detail=detail,
+                        baseline={"name": "TF-IDF retrieval", "value": values[1]}),
+                 Figure(metric="bleu_greedy", value=values[3], data=data, detail=detail)]
+        if "token_accuracy" in test:
+            found.append(Figure(metric="token_accuracy", value=test["token_accuracy"],
+                                data=data, detail=detail))
+        record_model("chatbot", found)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from benchmarks.common import print_machine, report
+from benchmarks.common import add_record_flag, print_machine, report
 
 
 def best_of(repeats: int, fn) -> float:
@@ -42,6 +42,7 @@ def main(argv=None) -> None:
     parser.add_argument("--rerun-tokens", type=int, default=50,
                         help="tokens for the slow rerun loop (scaled per token)")
     parser.add_argument("--quick", action="store_true")
+    add_record_flag(parser)
     args = parser.parse_args(argv)
     if args.quick:
         args.tokens, args.repeats, args.rerun_tokens = 20, 1, 5
@@ -49,8 +50,8 @@ def main(argv=None) -> None:
     import keras
 
     import zoo
-    from zoo.recipes.stacked_lstm import StackedLSTMRecipe
     from zoo.export import export_model
+    from zoo.recipes.stacked_lstm import StackedLSTMRecipe
     from zoo.tasks.language_modeling import models as language_model
 
     print_machine()
@@ -117,7 +118,7 @@ def main(argv=None) -> None:
         "python_rerun_ms_per_token": per_token(rerun),
         "speedup_over_python_step": step_loop / in_graph,
         "speedup_over_python_rerun": rerun / in_graph,
-    })
+    }, record=args.record and "generation", data="tiny_shakespeare")
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import print_machine, report
+from benchmarks.common import add_record_flag, print_machine, record_model, report
 
 NANOGPT_VAL_LOSS = 1.4697  # nanoGPT README, shakespeare_char, 6 layers, block 256
 BLOCK = 256
@@ -115,7 +115,7 @@ def kneser_ney_trigram(train, vocab_size: int, discount: float = DISCOUNT):
         history_types[a, b] += 1
     middle = collections.Counter()        # N1+(. v .)
     middle_types = collections.Counter()  # N1+(v .) over continuation counts
-    for (b, c), count in continuation.items():
+    for (b, _), count in continuation.items():
         middle[b] += count
         middle_types[b] += 1
     bigram_types = collections.Counter(zip(v.tolist(), w.tolist()))
@@ -182,6 +182,7 @@ def main(argv=None) -> None:
     parser.add_argument("--only", choices=MODELS, help="measure one model only")
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: the first 5,000 characters of nanoGPT's split only")
+    add_record_flag(parser)
     args = parser.parse_args(argv)
     source = Path(args.manual_dir) / "input.txt"
     if not source.is_file():
@@ -189,7 +190,9 @@ def main(argv=None) -> None:
                      f"tiny_shakespeare's input.txt in it")
 
     print_machine()
-    figures = {}
+    from zoo.results import Figure
+
+    figures, measured = {}, {}
     if args.only in (None, "stacked_lstm"):
         predictor = export_of("stacked_lstm", args.stacked_lstm, args.manual_dir, args.data_dir)
         _, validation = nanogpt_split(source.read_text(encoding="utf-8"))
@@ -204,6 +207,16 @@ def main(argv=None) -> None:
               f"| tfds test (last 5%), state carried | {test.get('carried_loss', math.nan):.4f} | |\n"
               f"| tfds test, windows of {predictor.config['max_length']} from zero | "
               f"{test.get('loss', math.nan):.4f} | |")
+        detail = {"epochs": predictor.metadata["metrics"].get("epochs_run"),
+                  "training_seconds": predictor.metadata["metrics"].get("wall_seconds")}
+        measured["stacked_lstm"] = [
+            Figure(metric="carried_loss", value=losses["carried"], data="tiny_shakespeare",
+                   split="nanogpt_val", detail=detail),
+            Figure(metric="block_loss", value=losses["blocks"], data="tiny_shakespeare",
+                   split="nanogpt_val", detail={**detail, "blocks": BLOCK},
+                   baseline={"name": "nanoGPT (published)", "value": NANOGPT_VAL_LOSS}),
+            *[Figure(metric=name, value=test[name], data="tiny_shakespeare", detail=detail)
+              for name in ("carried_loss", "loss") if name in test]]
         figures |= {"nanogpt_split_characters": losses["characters"],
                     "nanogpt_split_blocks": losses["block_count"],
                     "stacked_lstm_nanogpt_split_carried_loss": losses["carried"],
@@ -221,13 +234,22 @@ def main(argv=None) -> None:
               f"| model | perplexity |\n|---|---|\n| next_word_rnn | {rnn:.1f} |\n"
               f"| Kneser-Ney trigram | {baselines['trigram_perplexity']:.1f} |\n"
               f"| Kneser-Ney bigram | {baselines['bigram_perplexity']:.1f} |")
+        measured["next_word_rnn"] = [Figure(
+            metric="perplexity", value=rnn, data="tiny_shakespeare",
+            baseline={"name": "Kneser-Ney trigram", "value": baselines["trigram_perplexity"]},
+            detail={"bigram_perplexity": baselines["bigram_perplexity"],
+                    "epochs": predictor.metadata["metrics"].get("epochs_run"),
+                    "training_seconds": predictor.metadata["metrics"].get("wall_seconds")})]
         figures |= {"test_words": baselines["test_words"],
                     "next_word_rnn_test_perplexity": rnn,
                     "kneser_ney_bigram_perplexity": baselines["bigram_perplexity"],
                     "kneser_ney_trigram_perplexity": baselines["trigram_perplexity"],
                     "trigram_over_rnn_perplexity": baselines["trigram_perplexity"] / rnn}
     print()
-    report(figures)
+    report(figures, record=args.record and not args.quick and "lm_anchors",
+           data="tiny_shakespeare")
+    for model, found in measured.items() if args.record and not args.quick else ():
+        record_model(model, found)
 
 
 if __name__ == "__main__":

@@ -55,7 +55,7 @@ import re
 import statistics
 import time
 
-from benchmarks.common import print_machine, report
+from benchmarks.common import add_record_flag, print_machine, report
 
 VARIANTS = ("kerasloop", "float32", "jit", "stateful", "nometrics", "batch64", "batch256",
             "seq200")
@@ -246,6 +246,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="LSTM width of both sides (default: the recipe's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quick", action="store_true", help="tiny settings for a smoke run")
+    add_record_flag(p)
     args = p.parse_args(argv)
     if args.units is not None and args.units < 1:
         p.error(f"--units {args.units}: expected an integer >= 1")
@@ -259,7 +260,6 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     args = parse_args(argv)
     from zoo.recipes.stacked_lstm import StackedLSTMRecipe
-
     from zoo.training.runtime import choose_precision
 
     recipe = StackedLSTMRecipe()
@@ -326,7 +326,7 @@ def main(argv=None) -> None:
         figures[f"cpu_ratio_zoo_{variant}_over_zoo"] = (
             figures[f"zoo_{variant}_tokens_per_cpu_second"] / figures["zoo_tokens_per_cpu_second"])
     print()
-    report(figures)
+    report(figures, record=args.record and "lm_throughput", data="tiny_shakespeare")
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from benchmarks.common import print_machine, report
+from benchmarks.common import add_record_flag, print_machine, report
 from zoo.layout import versions
 
 MAX_BODY_BYTES = 256 * 1024
@@ -159,7 +159,7 @@ def plan(requests: int, seed: int) -> tuple[list[dict], dict]:
         ("wrong_method", ":predict", "GET", b"", 400),
     ]
     out = []
-    for i in range(requests):
+    for _ in range(requests):
         if rng.random() < MALFORMED_SHARE:
             kind, path, method, body, expect = rng.choice(malformed)
             out.append(dict(kind=kind, path=path, method=method, body=body, expect=expect))
@@ -369,6 +369,7 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batching", choices=("off", "on", "both"), default="both",
                    help="serve without batching, with it, or both back to back (default)")
+    add_record_flag(p)
     args = p.parse_args(argv)
     if args.requests < 1 or args.clients < 1 or args.seconds <= 0:
         p.error("--requests and --clients must be >= 1 and --seconds > 0")
@@ -390,9 +391,11 @@ def main(argv=None) -> int:
         failed |= bool(failures)
         speed[batching] = figures["requests_per_second"]
         report({f"{'batching' if batching else 'no_batching'}_{k}": v
-                for k, v in figures.items()})
+                for k, v in figures.items()}, record=args.record and "load_test",
+               data=Path(args.model_dir).name if args.model_dir else "tiny classifier")
     if len(speed) == 2:
-        report({"batching_speedup": speed[True] / speed[False]})
+        report({"batching_speedup": speed[True] / speed[False]}, record=args.record and "load_test",
+               data=Path(args.model_dir).name if args.model_dir else "tiny classifier")
     return 1 if failed else 0
 
 

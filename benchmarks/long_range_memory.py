@@ -36,7 +36,7 @@ import time
 
 import numpy as np
 
-from benchmarks.common import print_machine, report
+from benchmarks.common import add_record_flag, print_machine, report
 
 CELL_NAMES = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
 
@@ -101,6 +101,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--fixed-length", action="store_true",
                    help="train on exactly T distractors instead of 1..T")
     p.add_argument("--quick", action="store_true", help="tiny settings for a smoke run")
+    add_record_flag(p)
     args = p.parse_args(argv)
     if args.vocab_size < args.classes + 2:
         p.error("--vocab-size must leave room for distractors: at least --classes + 2")
@@ -145,7 +146,7 @@ def main(argv=None) -> None:
     if "lstm" in args.cells and "simple_rnn" in args.cells:
         figures[f"ratio_lstm_over_simple_rnn_T{longest}"] = (
             accuracy["lstm", longest] / accuracy["simple_rnn", longest])
-    report(figures)
+    report(figures, record=args.record and "long_range_memory", data="synthetic sequences")
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import print_machine, report
+from benchmarks.common import add_record_flag, print_machine, report
 
 
 def free_ports(count: int) -> list[int]:
@@ -66,6 +66,7 @@ def main(argv=None) -> None:
     parser.add_argument("--steps", type=int, default=200, help="training steps (one epoch)")
     parser.add_argument("--batch-size", type=int, default=32, help="the global batch")
     parser.add_argument("--quick", action="store_true", help="a few steps of a small model")
+    add_record_flag(parser)
     args = parser.parse_args(argv)
 
     print_machine()
@@ -96,7 +97,7 @@ def main(argv=None) -> None:
         "one_worker_val_loss": one["history"]["val_loss"][-1],
         "two_workers_val_loss": two["history"]["val_loss"][-1],
         "two_workers_replicas": two["replicas"],
-    })
+    }, record=args.record and "multiworker", data="tiny_shakespeare")
 
 
 if __name__ == "__main__":

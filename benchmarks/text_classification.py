@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import print_machine, report
+from benchmarks.common import add_record_flag, print_machine, record_model, report
 
 MODELS = ("sentiment_lstm", "topic_gru")
 TOKENS = r"(?u)\b\w+\b|[^\w\s]"  # words (one letter too) and single punctuation marks
@@ -50,7 +50,7 @@ class NBSVM:
     def __init__(self, alpha: float = 1.0, C: float = 1.0):
         self.alpha, self.C = alpha, C
 
-    def fit(self, texts, labels) -> "NBSVM":
+    def fit(self, texts, labels) -> NBSVM:
         from sklearn.feature_extraction.text import CountVectorizer
 
         self.vectorizer = CountVectorizer(ngram_range=(1, 2), binary=True, token_pattern=TOKENS)
@@ -104,9 +104,9 @@ def find_sets(data, chosen=None) -> dict[str, tuple[Path, Path]]:
 
 def train_recipe(model: str, train_file, test_file, seed: int, flags, workdir: Path) -> dict:
     """One recipe run with its defaults; returns its test accuracy (by the export) and times."""
+    from zoo import training
     from zoo.recipes.sentiment_lstm import SentimentLSTMRecipe
     from zoo.recipes.topic_gru import TopicGRURecipe
-    from zoo import training
 
     recipe = {"sentiment_lstm": SentimentLSTMRecipe, "topic_gru": TopicGRURecipe}[model]
     run_dir = workdir / f"{model}-{seed}"
@@ -133,6 +133,7 @@ def main(argv=None) -> None:
     parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="smoke run: one seed, a tiny model")
+    add_record_flag(parser)
     args, recipe_flags = parser.parse_known_args(argv)
     if (args.train_file is None) != (args.eval_file is None):
         parser.error("--train-file and --eval-file go together")
@@ -147,6 +148,7 @@ def main(argv=None) -> None:
 
     from zoo.data.files import read_labeled
     from zoo.evaluation import evaluate
+    from zoo.results import Figure
 
     sets = find_sets(args.data, args.sets) if args.data else {}
     if args.train_file:
@@ -154,7 +156,7 @@ def main(argv=None) -> None:
                                                               Path(args.eval_file))
     print_machine()
     print(f"seeds: {seeds}; recipe flags: {' '.join(flags) or 'none (the recipe defaults)'}")
-    rows, figures = [], {}
+    rows, figures, measured = [], {}, {model: [] for model in args.models}
     with tempfile.TemporaryDirectory(prefix="text_classification-") as workdir:
         for set_name, (train_file, test_file) in sets.items():
             train_texts, train_labels = read_labeled(train_file)
@@ -181,6 +183,11 @@ def main(argv=None) -> None:
                 points = 100 * (mean - baseline)
                 rows.append(f"| {set_name} | {model} | {mean:.4f} ± {sd:.4f} | {baseline:.4f} | "
                             f"{points:+.2f} | {train_s:.0f} | {run_s:.0f} |")
+                measured[model].append(Figure(
+                    metric="accuracy", value=mean, data=set_name,
+                    baseline={"name": "NBSVM", "value": baseline},
+                    detail={"seeds": seeds, "std": sd, "train_seconds": train_s,
+                            "run_seconds": run_s, "recipe_flags": flags}))
                 figures |= {f"{key}_{model}_accuracy": mean, f"{key}_{model}_accuracy_sd": sd,
                             f"{key}_{model}_minus_nbsvm_points": points,
                             f"{key}_{model}_train_seconds": train_s,
@@ -194,7 +201,10 @@ def main(argv=None) -> None:
         if gaps:
             figures[f"{model}_min_minus_nbsvm_points"] = min(gaps)
     print()
-    report(figures)
+    report(figures, record=args.record and "text_classification", data=", ".join(sets))
+    if args.record:
+        for model, found in measured.items():
+            record_model(model, found)
 
 
 if __name__ == "__main__":

@@ -59,7 +59,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import print_machine, report
+from benchmarks.common import add_record_flag, print_machine, report
 
 SENTIMENT_WORDS = 30  # positive words, and as many negative ones
 SENTIMENT_RATE = 0.05  # share of a review's words that carry sentiment
@@ -237,6 +237,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true",
                    help="tiny settings for a smoke run (too few reviews to fill the length "
                         "buckets: its ratio means nothing)")
+    add_record_flag(p)
     args = p.parse_args(argv)
     if args.quick:
         args.examples, args.test_examples, args.epochs, args.seeds = 600, 200, 2, 1
@@ -312,7 +313,7 @@ def main(argv=None) -> None:
             float(np.std(differences, ddof=1) / np.sqrt(len(differences)))
             if len(differences) > 1 else float("nan"))
     print()
-    report(figures)
+    report(figures, record=args.record and "train_throughput", data="IMDB-like synthetic reviews")
 
 
 if __name__ == "__main__":

@@ -16,8 +16,8 @@ import pytest
 import tensorflow as tf
 
 import zoo
-from zoo.recipes.chatbot import ChatbotRecipe
 from zoo import training
+from zoo.recipes.chatbot import ChatbotRecipe
 from zoo.tasks.dialogue.data import dialogue_data
 from zoo.tasks.dialogue.search import LENGTH_PENALTY, reply_search
 

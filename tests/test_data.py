@@ -19,17 +19,29 @@ import tensorflow_datasets as tfds
 import yaml
 
 import zoo.data
-from zoo.data import DatasetUnavailableError, lower_and_split_punctuation
+from zoo.data import DatasetUnavailableError, files, lower_and_split_punctuation, sources
+from zoo.data.chatterbot import split_of
+from zoo.data.text import join_words, split_edge_punctuation
 from zoo.tasks.dialogue.data import dialogue_data
 from zoo.tasks.language_modeling.data import language_model_data
-from zoo.tasks.text_classification.data import (FEATURE_SPACE, PIECE_CHARS, classification_data,
-                                                 linear_features)
-from zoo.data.text import join_words, split_edge_punctuation
-from zoo.data import files, sources
-from zoo.data.chatterbot import split_of
+from zoo.tasks.text_classification.data import (
+    FEATURE_SPACE,
+    PIECE_CHARS,
+    classification_data,
+    linear_features,
+)
 
-from mock_datasets import (CRITICISM, EXCHANGES, NEUTRAL, PRAISE, TOPICS, ag_news_example,
-                           dialogue_example, imdb_example, mock_tfds)
+from mock_datasets import (
+    CRITICISM,
+    EXCHANGES,
+    NEUTRAL,
+    PRAISE,
+    TOPICS,
+    ag_news_example,
+    dialogue_example,
+    imdb_example,
+    mock_tfds,
+)
 
 SHAKESPEARE_SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
 SHAKESPEARE_TRAIN_CHARS = 1003854  # the first 90% of input.txt, as the tfds builder cuts it

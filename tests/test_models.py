@@ -132,8 +132,8 @@ def test_cell_override(name, cell):
     model = zoo.build(name, **SMALL[name], cell=cell)
     expected = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM,
                 "gru": keras.layers.GRU}[cell]
-    rnns = [l for l in _flat_layers(model) if isinstance(l, keras.layers.RNN)]
-    assert rnns and all(isinstance(l, expected) for l in rnns)
+    rnns = [layer for layer in _flat_layers(model) if isinstance(layer, keras.layers.RNN)]
+    assert rnns and all(isinstance(rnn, expected) for rnn in rnns)
     model.predict(inputs_for(name, 2, 4), verbose=0)
 
 
@@ -159,7 +159,7 @@ def _flat_layers(model):
 
 def test_stacked_lstm_has_dropout_between_stacked_layers():
     model = zoo.build_stacked_lstm(num_layers=3, compile=False)
-    names = [l.name for l in model.layers]
+    names = [layer.name for layer in model.layers]
     assert [n for n in names if n.startswith("rnn_")] == ["rnn_0", "rnn_1", "rnn_2"]
     assert all(model.get_layer(f"rnn_{i}").return_sequences for i in range(3))
     assert names.index("dropout_0") < names.index("rnn_1")
@@ -332,8 +332,8 @@ def test_classifier_wide_part_sums_the_weights_of_its_features():
 def test_classifier_without_the_wide_part_has_only_the_recurrent_path():
     wide = zoo.build("sentiment_lstm", **SMALL["sentiment_lstm"], compile=False)
     deep = zoo.build("sentiment_lstm", **SMALL["sentiment_lstm"], ngram_buckets=0, compile=False)
-    assert "ngram_logits" in [l.name for l in wide.layers]
-    assert "ngram_logits" not in [l.name for l in deep.layers]
+    assert "ngram_logits" in [layer.name for layer in wide.layers]
+    assert "ngram_logits" not in [layer.name for layer in deep.layers]
     buckets = 2 ** 17  # of words and pairs, and of pieces of words
     # Weights and ratios of every feature; naive Bayes' of words and pairs, class prior and
     # temperature; the vote's weights of its three parts

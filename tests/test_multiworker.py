@@ -13,6 +13,7 @@ import time
 import pytest
 
 from benchmarks.multiworker import free_ports
+
 from helpers import REPO, tiny_lm_flags
 
 

@@ -13,17 +13,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import slow_epochs, tiny_lm_flags
-from mock_datasets import ag_news_example, dialogue_example, imdb_example, mock_tfds
+import zoo
+from zoo import training
 from zoo.recipes.chatbot import ChatbotRecipe
 from zoo.recipes.next_word_rnn import NextWordRNNRecipe
 from zoo.recipes.sentiment_lstm import SentimentLSTMRecipe
 from zoo.recipes.stacked_lstm import StackedLSTMRecipe
 from zoo.recipes.topic_gru import TopicGRURecipe
-import zoo
-from zoo import training
 from zoo.training import callbacks as zoo_callbacks
 from zoo.training import runtime
+
+from helpers import slow_epochs, tiny_lm_flags
+from mock_datasets import ag_news_example, dialogue_example, imdb_example, mock_tfds
 
 TINY = dict(epochs=1, max_steps=2, batch_size=8, units=8, embedding_dim=8, verbose=0,
             precision="float32")  # "auto" would differ by machine
@@ -120,17 +121,28 @@ def test_an_easily_separable_file_exports_a_confident_classifier(tmp_path):
     assert np.max(out["probabilities"], axis=1).min() > 0.9, out["probabilities"]
 
 
-def test_a_run_from_files_names_them_declares_its_labels_and_knows_its_epoch(tmp_path, recwarn):
+def test_a_run_from_files_names_them_declares_its_labels_and_knows_its_epoch(tmp_path, recwarn,
+                                                                            monkeypatch):
     """``--labels`` orders the classes; metrics.json names the files; an epoch's end is
-    known, so Keras never warns that the input ran out of data."""
+    known, so Keras never warns that the input ran out of data; ``record`` writes the test
+    figures to the model's results file."""
+    from zoo import results
+
+    monkeypatch.setattr(results, "RESULTS_DIR", tmp_path / "results")
     train_file = separable_csv(tmp_path / "train.csv", count=60)
     eval_file = separable_csv(tmp_path / "eval.csv", count=20, seed=1)
     # Through the Python API, which runs the recipe as `zoo train` does.
     metrics = zoo.train("topic_gru", train_file=str(train_file), eval_file=str(eval_file),
                         labels="pos, neg", units=8, embedding_dim=8, vocab_size=50, epochs=2,
                         batch_size=8, verbose=0, run_dir=str(tmp_path / "run"),
-                        export_dir=str(tmp_path / "exports"))
+                        export_dir=str(tmp_path / "exports"), record=True)
     assert not [w for w in recwarn if "ran out of data" in str(w.message)]
+    recorded = {f.metric: f for f in results.figures("topic_gru")}
+    assert recorded["accuracy"].value == metrics["test"]["accuracy"]
+    assert recorded["accuracy"].data == tmp_path.name and recorded["accuracy"].split == "test"
+    assert len(recorded["accuracy"].detail["history"]["val_loss"]) == 2  # the headline's
+    assert "history" not in recorded["loss"].detail
+    assert recorded["loss"].date and recorded["loss"].versions["keras"]
     written = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert (written["dataset"], written["train_file"], written["eval_file"]) == (
         "files", str(train_file), str(eval_file))
@@ -430,9 +442,9 @@ def test_average_epochs_is_checked_and_appended_last_with_validation_data():
     config = ChatbotRecipe(run_dir="unused", average_epochs=8)
     found = zoo_callbacks.callbacks(config, "val_token_accuracy", "max", validation=object())
     assert isinstance(found[-1], zoo_callbacks.AverageLastEpochs) and found[-1].epochs == 8
-    for config, validation in ((config, None), (ChatbotRecipe(run_dir="unused"), object())):
+    for without, validation in ((config, None), (ChatbotRecipe(run_dir="unused"), object())):
         assert not any(isinstance(c, zoo_callbacks.AverageLastEpochs)
-                       for c in zoo_callbacks.callbacks(config, "val_loss", "min",
+                       for c in zoo_callbacks.callbacks(without, "val_loss", "min",
                                                         validation=validation))
 
 

@@ -25,13 +25,11 @@ tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
 import zoo  # noqa: E402
-from zoo.recipes.stacked_lstm import StackedLSTMRecipe  # noqa: E402
 from zoo import serving, training  # noqa: E402
-from zoo.training import callbacks as zoo_callbacks  # noqa: E402
 from zoo.cli import main as zoo_main  # noqa: E402
+from zoo.recipes.stacked_lstm import StackedLSTMRecipe  # noqa: E402
 from zoo.tasks import get_task, task_names  # noqa: E402
-
-
+from zoo.training import callbacks as zoo_callbacks  # noqa: E402
 
 # ---------------------------------------------------------------- 1. interrupted training
 

@@ -122,7 +122,7 @@ def test_zoo_evaluate_scores_each_kind_of_export_through_its_signatures(predicto
     texts = ["a great story", "terrible film", "what a great day", "bad acting"]
     labels = ["positive", "negative", "positive", "negative"]
     (tmp_path / "test.csv").write_text("text,label\n" + "".join(
-        f"{t},{l}\n" for t, l in zip(texts, labels)))
+        f"{t},{label}\n" for t, label in zip(texts, labels)))
     assert main(["evaluate", str(exported["classifier"][1]), str(tmp_path / "test.csv"),
                  "--output", str(tmp_path / "scores.json")]) == 0
     assert capsys.readouterr().out.startswith("examples=4, accuracy=")

@@ -27,10 +27,16 @@ grpc = pytest.importorskip("grpc")
 apis = pytest.importorskip("tensorflow_serving.apis")
 
 from google.protobuf import json_format  # noqa: E402
-from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2,  # noqa: E402
-                                     get_model_status_pb2, model_management_pb2,
-                                     model_service_pb2_grpc, predict_pb2,
-                                     prediction_service_pb2_grpc, regression_pb2)
+from tensorflow_serving.apis import (  # noqa: E402
+    classification_pb2,
+    get_model_metadata_pb2,
+    get_model_status_pb2,
+    model_management_pb2,
+    model_service_pb2_grpc,
+    predict_pb2,
+    prediction_service_pb2_grpc,
+    regression_pb2,
+)
 
 from zoo import serving  # noqa: E402
 from zoo.serving.batching import Batcher, Overloaded  # noqa: E402

@@ -109,6 +109,7 @@ def _cmd_serve(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from importlib.metadata import version
+
     from zoo.registry import list_models
     from zoo.serving.config import SCANNED_POLICIES
 

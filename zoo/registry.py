@@ -13,7 +13,7 @@ import difflib
 import fnmatch
 import functools
 import inspect
-from typing import Callable
+from collections.abc import Callable
 
 from zoo.cards import ModelCard
 

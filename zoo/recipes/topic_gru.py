@@ -3,7 +3,8 @@
 import dataclasses
 import sys
 
-from zoo.training import RecipeConfig, main as train_main
+from zoo.training import RecipeConfig
+from zoo.training import main as train_main
 
 
 @dataclasses.dataclass

@@ -133,14 +133,14 @@ def library_versions() -> dict:
 
 def summary(name: str, metrics=(), directory=None) -> str:
     """A model's figures (those of ``metrics``, or all) in one line, by metric: ``accuracy:
-    subj 0.9247 (NBSVM 0.915), cr ...``; a split other than test is named after the data.
+    subj 0.9247 (NBSVM 0.9150), cr ...``; a split other than test is named after the data.
     Empty where nothing is recorded."""
     groups: dict[str, list[str]] = {metric: [] for metric in metrics}
     for f in figures(name, directory=directory):
         if metrics and f.metric not in metrics:
             continue
-        shown = f"{f.data}{'' if f.split == 'test' else ' ' + f.split} {f.value:.4g}"
+        shown = f"{f.data}{'' if f.split == 'test' else ' ' + f.split} {f.value:#.4g}"
         if f.baseline:
-            shown += f" ({f.baseline['name']} {f.baseline['value']:.4g})"
+            shown += f" ({f.baseline['name']} {f.baseline['value']:#.4g})"
         groups.setdefault(f.metric, []).append(shown)
     return "; ".join(f"{metric}: {', '.join(items)}" for metric, items in groups.items() if items)

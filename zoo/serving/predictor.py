@@ -16,7 +16,7 @@ from pathlib import Path
 from zoo.layout import versions
 
 
-def load(path) -> "Predictor":
+def load(path) -> Predictor:
     """A model directory (its highest integer version) or one version directory -> ``Predictor``."""
     path = Path(path)
     if not path.exists():

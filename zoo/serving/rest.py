@@ -160,8 +160,8 @@ def make_app(root="saved_models", *, poll_seconds: float = 2.0,
     from starlette.concurrency import run_in_threadpool
     from starlette.exceptions import HTTPException
 
-    from zoo.serving.metrics import (EXPECTED_FAILURES, HTTP_STATUS, PATH as METRICS_PATH,
-                                     message, status_code)
+    from zoo.serving.metrics import EXPECTED_FAILURES, HTTP_STATUS, message, status_code
+    from zoo.serving.metrics import PATH as METRICS_PATH
     from zoo.serving.service import Service
 
     if service is None:

@@ -52,6 +52,8 @@ FLAG_HELP = {
     "version": "export version number (default: the next free one)",
     "export": "write a SavedModel at the end",
     "resume": "continue an interrupted run from its last backup",
+    "record": "also write the test figures to the model's results file (zoo/results/), "
+              "which its card and the documentation read",
     "distribute": "auto: one device; mirrored: local GPUs; multiworker: TF_CONFIG",
     "precision": "auto: bfloat16 math where the CPU has it; mixed_float16 is GPU only",
     "seed": "random seed of weights, shuffling and the split carved from --train-file",
@@ -103,6 +105,7 @@ class RecipeConfig:
     version: int | None = None
     export: bool = True
     resume: bool = False
+    record: bool = False
     distribute: str = "auto"
     precision: str = "float32"  # or mixed_bfloat16, mixed_float16 (GPU), auto
     seed: int = 0

@@ -116,6 +116,8 @@ def _fit_evaluate_export(config, task, strategy, policy, run_dir, chief) -> dict
         "replicas": strategy.num_replicas_in_sync,  # workers x devices each
     }
     write_reports(run_dir, config, metrics)
+    if config.record and chief:
+        _record(config, metrics)
     print("test: " + ", ".join(f"{k}={v:.4f}" for k, v in test_metrics.items()), flush=True)
 
     if config.export and chief:
@@ -127,6 +129,25 @@ def _fit_evaluate_export(config, task, strategy, policy, run_dir, chief) -> dict
         metrics["export"] = str(path)
         print(f"exported: {path}", flush=True)
     return metrics
+
+
+def _record(config: RecipeConfig, metrics: dict) -> None:
+    """The test figures into the model's results file; the card's headline figures carry
+    the run's per-epoch history, for its learning curves."""
+    from zoo.registry import model_card
+    from zoo.results import Figure, record
+
+    source = data_source(config)
+    data = (Path(config.train_file).parent.name or Path(config.train_file).stem
+            if source["dataset"] == "files" else source["dataset"])
+    run = {"epochs": metrics["epochs_run"], "training_seconds": round(metrics["wall_seconds"], 1),
+           "precision": metrics["precision"]}
+    headline = model_card(config.model).headline
+    path = record(config.model, [
+        Figure(metric=name, value=value, data=data, detail={
+            **run, **({"history": metrics["history"]} if name in headline else {})})
+        for name, value in metrics["test"].items()])
+    print(f"recorded: {path}", flush=True)
 
 
 def _averages(model) -> bool:

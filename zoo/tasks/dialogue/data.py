@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from zoo.checks import check_int
 from zoo.data import files
 from zoo.data.sources import find_builder, prepare, require_features, standard_splits
 from zoo.data.task import TaskData
-from zoo.data.text import (END, SHUFFLE_BUFFER, START, UNKNOWN_ID, bucket_by_length,
-                           fill_caches, nonempty, split_edge_punctuation, word_vectorizer)
-from zoo.checks import check_int
+from zoo.data.text import (
+    END,
+    SHUFFLE_BUFFER,
+    START,
+    UNKNOWN_ID,
+    bucket_by_length,
+    fill_caches,
+    nonempty,
+    split_edge_punctuation,
+    word_vectorizer,
+)
 
 DATASETS = ("schema_guided_dialogue", "chatterbot")
 

@@ -13,10 +13,9 @@ which is how exports and evaluation search replies inside the graph.
 from __future__ import annotations
 
 from zoo.cards import ModelCard
-from zoo.checks import (check_choice, check_int, check_optional_positive, check_positive,
-                        check_rate)
-from zoo.tasks.common import CELLS, compile_model, recurrent_layer
+from zoo.checks import check_choice, check_int, check_optional_positive, check_positive, check_rate
 from zoo.registry import register_model
+from zoo.tasks.common import CELLS, compile_model, recurrent_layer
 
 ATTENTION = ("dot", "additive")
 

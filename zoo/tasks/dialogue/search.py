@@ -8,7 +8,6 @@ from __future__ import annotations
 from zoo.tasks.common import choose_next
 from zoo.tasks.dialogue.models import decode_step, encode
 
-
 # Beams compare log-probability / ((5 + length) / 6) ** LENGTH_PENALTY (GNMT's length
 # penalty, Wu et al. 2016). GNMT's 0.6 left replies at 0.69 of the reference length on
 # validation pairs of real dialogue (sgd_dev); 2.0 matched it (1.01) and gave the best
@@ -36,8 +35,8 @@ def reply_search(model, vectorizer, max_length: int, *, length_penalty: float = 
     """
     import tensorflow as tf
 
-    from zoo.tasks.dialogue.data import words
     from zoo.data.text import END, START, UNKNOWN_ID, join_words
+    from zoo.tasks.dialogue.data import words
 
     vocab = [str(token) for token in vectorizer.get_vocabulary()]
     missing = [t for t in (START, END) if t not in vocab]

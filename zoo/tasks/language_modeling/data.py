@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from zoo.checks import check_choice, check_int
 from zoo.data import files
 from zoo.data.sources import find_builder, prepare, require_features, standard_splits
 from zoo.data.task import TaskData
 from zoo.data.text import SHUFFLE_BUFFER, char_vectorizer, fill_caches, word_vectorizer
-from zoo.checks import check_choice, check_int
 from zoo.tasks.language_modeling.signatures import LEVELS
 
 DATASETS = ("tiny_shakespeare",)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from zoo.cards import ModelCard
-from zoo.checks import (check_choice, check_int, check_optional_positive, check_positive,
-                        check_rate)
+from zoo.checks import check_choice, check_int, check_optional_positive, check_positive, check_rate
 from zoo.registry import register_model
 from zoo.tasks.common import CELLS, compile_model, recurrent_layer
 

@@ -21,8 +21,15 @@ def language_model_endpoints(model, vectorizers, max_length):
     """``serving_default``, ``next_words``, ``log_likelihood`` and ``generate`` (see above)."""
     import tensorflow as tf
 
-    from zoo.tasks.common import (at_least_one_step, checked, checked_temperature, choose_next,
-                                  strings_spec, text_vectorizer, vocabulary)
+    from zoo.tasks.common import (
+        at_least_one_step,
+        checked,
+        checked_temperature,
+        choose_next,
+        strings_spec,
+        text_vectorizer,
+        vocabulary,
+    )
     from zoo.tasks.language_modeling.models import initial_states, step
 
     vectorizer = text_vectorizer(vectorizers)

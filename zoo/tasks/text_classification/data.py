@@ -6,12 +6,11 @@ from __future__ import annotations
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from zoo.checks import check_int
 from zoo.data import files
 from zoo.data.sources import find_builder, prepare, require_features, standard_splits
 from zoo.data.task import TaskData
-from zoo.data.text import (SHUFFLE_BUFFER, bucket_by_length, fill_caches, nonempty,
-                           word_vectorizer)
-from zoo.checks import check_int
+from zoo.data.text import SHUFFLE_BUFFER, bucket_by_length, fill_caches, nonempty, word_vectorizer
 from zoo.tasks.text_classification.layers import FEATURE_SPACE
 
 DATASETS = ("imdb_reviews", "ag_news_subset")

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from zoo.cards import ModelCard
-from zoo.checks import (check_choice, check_int, check_non_negative, check_optional_positive,
-                        check_positive, check_rate)
+from zoo.checks import (
+    check_choice,
+    check_int,
+    check_non_negative,
+    check_optional_positive,
+    check_positive,
+    check_rate,
+)
 from zoo.registry import register_model
 from zoo.tasks.common import CELLS, compile_model, recurrent_layer
-
 
 NGRAM_BUCKETS = 2 ** 17
 # Logistic regression's C of about 1 over 5,000 texts (1 / (2 C n)), as the NBSVM baseline's.
@@ -35,8 +40,7 @@ def _classifier(*, name, vocab_size, embedding_dim, units, num_layers, num_class
                 learning_rate, clipnorm, compile, use_cudnn="auto"):
     import keras
 
-    from zoo.tasks.text_classification.layers import (BagOfNgrams, MaskedMaxMeanPooling,
-                                                       PartsVote)
+    from zoo.tasks.text_classification.layers import BagOfNgrams, MaskedMaxMeanPooling, PartsVote
 
     tokens = keras.Input(shape=(None,), dtype="int64", name="tokens")
     # The linear part's hashed features of the same words (data.linear_features).
