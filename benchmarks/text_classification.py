@@ -117,7 +117,7 @@ def train_recipe(model: str, train_file, test_file, seed: int, flags, workdir: P
     started = time.perf_counter()
     metrics = training.run(config)
     return {"export": metrics["export"], "train_seconds": metrics["wall_seconds"],
-            "run_seconds": time.perf_counter() - started}
+            "run_seconds": time.perf_counter() - started, "history": metrics["history"]}
 
 
 def _name(text: str) -> str:
@@ -187,7 +187,8 @@ def main(argv=None) -> None:
                     metric="accuracy", value=mean, data=set_name,
                     baseline={"name": "NBSVM", "value": baseline},
                     detail={"seeds": seeds, "std": sd, "train_seconds": train_s,
-                            "run_seconds": run_s, "recipe_flags": flags}))
+                            "run_seconds": run_s, "recipe_flags": flags,
+                            "history": runs[0]["history"]}))  # seed 0's, for its curves
                 figures |= {f"{key}_{model}_accuracy": mean, f"{key}_{model}_accuracy_sd": sd,
                             f"{key}_{model}_minus_nbsvm_points": points,
                             f"{key}_{model}_train_seconds": train_s,

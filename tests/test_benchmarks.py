@@ -47,6 +47,7 @@ def test_nanogpt_split_and_blocks():
     assert all(p[-1] == q[0] for p, q in zip(pieces, pieces[1:]))  # each target once
 
 
+@pytest.mark.slow
 def test_lm_anchors_benchmark_reports_both_protocols_and_baselines(shakespeare_dirs,
                                                                    tmp_path, capsys):
     import zoo
@@ -73,6 +74,7 @@ def test_lm_anchors_benchmark_reports_both_protocols_and_baselines(shakespeare_d
     assert "| nanoGPT's (last 10%), blocks of 256 from zero |" in out
 
 
+@pytest.mark.slow
 def test_generation_benchmark_reports_its_figures(capsys):
     """Its three decoders must write the same text before it times them."""
     generation.main(["--quick"])
@@ -90,6 +92,7 @@ def figure_names(output: str) -> list[str]:
     return [line.split(":")[0] for line in output.rstrip().split("\n\n")[-1].splitlines()]
 
 
+@pytest.mark.slow
 def test_train_throughput_benchmark_reports_its_figures(capsys):
     from benchmarks import train_throughput
 
@@ -102,6 +105,7 @@ def test_train_throughput_benchmark_reports_its_figures(capsys):
             "tutorial_examples_per_second"} <= set(names)
 
 
+@pytest.mark.slow
 def test_lm_throughput_benchmark_times_the_recipe_against_the_tutorial(shakespeare_dirs,
                                                                          capsys):
     from benchmarks import lm_throughput
@@ -152,6 +156,7 @@ def test_nbsvm_separates_a_separable_set():
         "sports", "world"]
 
 
+@pytest.mark.slow
 def test_text_classification_benchmark_reports_its_figures(tmp_path, capsys):
     from benchmarks import text_classification
 
@@ -171,6 +176,7 @@ def test_text_classification_benchmark_reports_its_figures(tmp_path, capsys):
             "topic_gru_min_minus_nbsvm_points"} <= set(names)
 
 
+@pytest.mark.slow
 def test_multiworker_benchmark_trains_one_and_two_workers(shakespeare_dirs, capfd):
     from benchmarks import multiworker
 

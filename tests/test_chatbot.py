@@ -33,6 +33,7 @@ def most_frequent_token_accuracy(dataset) -> float:
     return counts.most_common(1)[0][1] / sum(counts.values())
 
 
+@pytest.mark.slow
 def test_default_chatbot_learns_real_dialogue(tmp_path):
     """Seven short epochs of the recipe's defaults on 600 real pairs beat the most frequent
     token (the training token accuracy reads 3.7 times its rate after seven, 5.2 after ten)."""
@@ -76,6 +77,7 @@ def reply_ids(result, row):
     return ids  # ends with [end] (id 3) unless the reply ran to the maximum length
 
 
+@pytest.mark.slow
 def test_beam_scores_at_least_as_high_as_greedy_and_never_loops(trained):
     model, data = trained
     search = reply_search(model, data.vectorizers["text"], 24)
@@ -114,6 +116,7 @@ NAMES = ["Sino", "Alamo", "Delfina", "Nopa", "Tacolicious", "Zuni", "Kokkari", "
          "Quince", "Atelier", "Benu", "Saison", "Lazy", "Frances", "Octavia", "Mourad"]
 
 
+@pytest.mark.slow
 def test_the_export_copies_a_name_it_never_saw(tmp_path):
     """Names outside the vocabulary come back as written, from the message, in the export,
     and the export scores the test file as the run did."""

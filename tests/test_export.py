@@ -207,6 +207,7 @@ def test_generation_rejects_bad_settings_in_graph(loaded):
                  temperature=tf.constant(1.0), seed=tf.constant(0, tf.int64))
 
 
+@pytest.mark.slow
 def test_chatbot_replies_match_a_python_decoder(exported, loaded):
     made, _ = exported["chatbot"]
     texts = ["the cat sat on the mat", "what a great day"]
@@ -254,6 +255,7 @@ def test_assets_travel_with_the_savedmodel(exported):
     assert json.loads(labels.read_text()) == fx.LABELS
 
 
+@pytest.mark.slow
 def test_loads_where_zoo_cannot_be_imported(exported, tmp_path):
     """The exports need TensorFlow only: run them in a process that cannot import zoo."""
     paths = {kind: str(path) for kind, (_, path) in exported.items()}
@@ -308,6 +310,7 @@ def saved_model_cli(*args):
     return result.stdout
 
 
+@pytest.mark.slow
 def test_saved_model_cli_shows_and_runs_the_signatures(exported, loaded):
     shown = saved_model_cli("show", "--dir", exported["chatbot"][1], "--all")
     for signature in EXPECTED["chatbot"]:
@@ -322,6 +325,7 @@ def test_saved_model_cli_shows_and_runs_the_signatures(exported, loaded):
     assert f"[b'{expected}']" in ran
 
 
+@pytest.mark.slow
 def test_both_cudnn_settings_export_the_same_portable_graph(exported, tmp_path):
     made_auto, path_auto = exported["classifier"]
     made = fx.make("classifier", use_cudnn=False)
@@ -381,6 +385,7 @@ def test_mixed_precision_models_export_a_float32_graph(exported, tmp_path):
     assert b"DT_HALF" not in (path / "saved_model.pb").read_bytes()
 
 
+@pytest.mark.slow
 def test_versions_count_up_and_never_overwrite(exported, tmp_path):
     from zoo.layout import versions
 
@@ -415,6 +420,7 @@ def test_export_rejects_what_it_cannot_serve(exported, tmp_path):
     assert not (tmp_path / made.name).exists() or not any((tmp_path / made.name).iterdir())
 
 
+@pytest.mark.slow
 def test_a_killed_export_leaves_no_partial_version(exported, tmp_path):
     """SIGKILL mid-export: the previous version still loads and no new version appears."""
     from zoo.layout import versions

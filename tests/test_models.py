@@ -102,6 +102,7 @@ def test_right_padding_does_not_change_the_output(name):
     np.testing.assert_allclose(out, out_padded, atol=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", MODELS)
 def test_one_training_step_lowers_the_loss(name):
     keras.utils.set_random_seed(0)
@@ -272,6 +273,7 @@ def _text_windows(model, windows=8, length=12):
     return tf.data.Dataset.from_tensor_slices(pairs).batch(3)
 
 
+@pytest.mark.slow
 def test_carried_state_metrics_read_the_text_in_order_carrying_state():
     from zoo.tasks.language_modeling.models import carried_state_metrics
 
@@ -476,6 +478,7 @@ def test_classifier_wide_part_fits_its_logistic_regression_alone_then_freezes():
     assert margin.min() > 2.0  # trained well past the first steps from zero
 
 
+@pytest.mark.slow
 def test_a_classifier_builds_and_runs_without_tensorflow_datasets():
     code = ("import sys, numpy as np, zoo; m = zoo.build('sentiment_lstm', vocab_size=50, "
             "embedding_dim=4, units=4, ngram_buckets=8); "

@@ -55,6 +55,7 @@ REVIEWS = "text,label\n" + "".join(
     for i in range(80))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["stacked_lstm", "sentiment_lstm", "chatbot"])
 def test_each_task_trains_one_model_on_two_workers_and_only_the_chief_writes(
         model, shakespeare_dirs, tmp_path):
@@ -87,6 +88,7 @@ def test_each_task_trains_one_model_on_two_workers_and_only_the_chief_writes(
     assert not list((tmp_path / "scratch").iterdir())  # the other worker removed its files
 
 
+@pytest.mark.slow
 def test_a_lost_worker_stops_the_run_and_every_worker_resumes_from_the_backup(
         shakespeare_dirs, tmp_path):
     flags = lm_flags(shakespeare_dirs[0], tmp_path, "--epochs", "3", "--max-steps", "12",
@@ -128,6 +130,7 @@ print(json.dumps({"shape": list(local.shape), "ids": local.tolist()}))
 """
 
 
+@pytest.mark.slow
 def test_each_worker_reads_its_own_shard_and_half_the_global_batch(shakespeare_dirs, tmp_path):
     cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
     workers = [subprocess.Popen(

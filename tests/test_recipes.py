@@ -47,6 +47,7 @@ def run_recipe(recipe, tmp_path, **settings):
     return metrics["test"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("recipe", [StackedLSTMRecipe, NextWordRNNRecipe])
 def test_language_model_recipes_on_real_tiny_shakespeare(recipe, shakespeare_dirs, tmp_path):
     data_dir, _ = shakespeare_dirs
@@ -59,12 +60,14 @@ def test_language_model_recipes_on_real_tiny_shakespeare(recipe, shakespeare_dir
                                                        rel=1e-6)
 
 
+@pytest.mark.slow
 def test_sentiment_recipe_on_mocked_imdb(tmp_path):
     with mock_tfds(tmp_path / "tfds", "imdb_reviews", {"train": 40, "test": 16}, imdb_example):
         test = run_recipe(SentimentLSTMRecipe, tmp_path, vocab_size=200)
     assert 0 <= test["accuracy"] <= 1
 
 
+@pytest.mark.slow
 def test_topic_recipe_on_mocked_ag_news(tmp_path):
     with mock_tfds(tmp_path / "tfds", "ag_news_subset", {"train": 40, "test": 16},
                    ag_news_example):
@@ -72,6 +75,7 @@ def test_topic_recipe_on_mocked_ag_news(tmp_path):
     assert 0 <= test["accuracy"] <= 1
 
 
+@pytest.mark.slow
 def test_chatbot_recipe_on_mocked_schema_guided_dialogue(tmp_path):
     with mock_tfds(tmp_path / "tfds", "schema_guided_dialogue",
                    {"train": 30, "dev": 10, "test": 10}, dialogue_example):
@@ -79,6 +83,7 @@ def test_chatbot_recipe_on_mocked_schema_guided_dialogue(tmp_path):
     assert {"token_accuracy", "bleu", "loss"} <= set(test)
 
 
+@pytest.mark.slow
 def test_chatbot_recipe_on_real_chatterbot(chatterbot_dir, tmp_path):
     test = run_recipe(ChatbotRecipe, tmp_path, dataset="chatterbot", data_dir=str(chatterbot_dir))
     assert 0 <= test["bleu"] <= 100
@@ -105,6 +110,7 @@ def separable_csv(path, count=300, seed=0):
     return path
 
 
+@pytest.mark.slow
 def test_an_easily_separable_file_exports_a_confident_classifier(tmp_path):
     """The best epoch is chosen by validation loss: validation accuracy reaches 1.0 in
     the second epoch and ties there while the loss keeps falling; a checkpoint kept on
@@ -121,6 +127,7 @@ def test_an_easily_separable_file_exports_a_confident_classifier(tmp_path):
     assert np.max(out["probabilities"], axis=1).min() > 0.9, out["probabilities"]
 
 
+@pytest.mark.slow
 def test_a_run_from_files_names_them_declares_its_labels_and_knows_its_epoch(tmp_path, recwarn,
                                                                             monkeypatch):
     """``--labels`` orders the classes; metrics.json names the files; an epoch's end is
@@ -173,6 +180,7 @@ def zoo_command(*args, **kwargs):
                           text=True, **kwargs)
 
 
+@pytest.mark.slow
 def test_zoo_train_from_the_command_line(shakespeare_dirs, tmp_path):
     data_dir, _ = shakespeare_dirs
     result = zoo_command("train", "stacked_lstm", "--data-dir", str(data_dir), "--epochs", "1",
@@ -211,6 +219,7 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+@pytest.mark.slow
 def test_missing_dataset_fails_fast_saying_what_to_place_where(tmp_path):
     started = time.monotonic()
     result = subprocess.run([sys.executable, "-c", OFFLINE_ZOO, "train", "stacked_lstm",
@@ -226,6 +235,7 @@ def test_missing_dataset_fails_fast_saying_what_to_place_where(tmp_path):
 # --- precision -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_bfloat16_training_is_evaluated_and_exported_in_float32(shakespeare_dirs, tmp_path,
                                                                  monkeypatch):
     import keras
@@ -284,6 +294,7 @@ def test_auto_precision_follows_the_hardware(monkeypatch):
 # --- resume ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_from_the_next_epoch(shakespeare_dirs, tmp_path):
     data_dir, _ = shakespeare_dirs
     args = tiny_lm_flags(data_dir, tmp_path / "run", "--epochs", "4", "--max-steps", "15",
@@ -306,6 +317,7 @@ def test_a_killed_run_resumes_from_the_next_epoch(shakespeare_dirs, tmp_path):
     assert metrics["epochs"] == [1, 2, 3, 4] and len(metrics["history"]["loss"]) == 4
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_training_and_says_how_to_resume(shakespeare_dirs, tmp_path):
     data_dir, _ = shakespeare_dirs
     # Long enough (no early stopping, 200 epochs) that the signal finds it training.
@@ -353,6 +365,7 @@ def test_the_time_budget_ends_training_before_it_is_overrun():
     assert 1 <= len(history.epoch) <= 3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("patience", [None, 5])
 def test_averaged_weights_are_validated_and_kept_when_the_budget_ends_training(
         tmp_path, patience):
@@ -484,6 +497,7 @@ def test_cosine_schedule_replaces_the_per_epoch_decay():
         StackedLSTMRecipe(lr_schedule="linear").validate()
 
 
+@pytest.mark.slow
 def test_runs_are_kept_side_by_side_and_resume_takes_the_latest(tmp_path, monkeypatch):
     from zoo.cli import main as zoo_main
 

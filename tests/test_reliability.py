@@ -53,6 +53,7 @@ KILL_MID_EPOCH = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_a_run_killed_mid_epoch_resumes_and_ends_where_an_unbroken_run_does(shakespeare_dirs,
                                                                              tmp_path):
     """SIGKILL in the middle of epoch 3 of 4; ``--resume`` redoes epoch 3 from the backup.
@@ -131,6 +132,7 @@ def tiny_recipe(model, tmp_path, shakespeare_dirs) -> dict:
     return dict(common, train_file=str(reviews), vocab_size=50, sequence_length=8)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", sorted(zoo.list_models()))
 def test_every_recipe_resumes_with_the_weights_and_optimizer_state_it_backed_up(
         model, tmp_path, shakespeare_dirs, monkeypatch):
@@ -189,6 +191,7 @@ def crash(*args, **kwargs):
 
 @pytest.mark.parametrize("when", ["writing weights", "writing metadata", "before the swap",
                                   "after the swap"])
+@pytest.mark.slow
 def test_a_crash_mid_backup_leaves_a_consistent_backup(when, tmp_path, monkeypatch):
     """However a save dies, the backup restores a whole (weights, epoch) pair."""
     model, x, y = tiny_classifier()
@@ -245,6 +248,7 @@ def test_a_crash_mid_save_keeps_the_best_checkpoint(tmp_path, monkeypatch):
 # ---------------------------------------------------------------- 2. numerical faults
 
 
+@pytest.mark.slow
 def test_a_blown_up_learning_rate_stops_the_run_naming_the_step(shakespeare_dirs, tmp_path,
                                                                 capsys):
     data_dir, _ = shakespeare_dirs
@@ -259,6 +263,7 @@ def test_a_blown_up_learning_rate_stops_the_run_naming_the_step(shakespeare_dirs
     assert not (tmp_path / "exports").exists() and not (tmp_path / "run" / "metrics.json").exists()
 
 
+@pytest.mark.slow
 def test_divergence_after_a_backup_names_it_and_it_holds_good_weights(shakespeare_dirs, tmp_path,
                                                                       monkeypatch):
     """Epoch 1 trains well; the learning rate then jumps to 1e4 and epoch 2 blows up."""
@@ -313,6 +318,7 @@ def chaotic_simple_rnn(clipnorm, gain=2.0, seed=0):
     return model, kernel
 
 
+@pytest.mark.slow
 def test_gradient_clipping_tames_exploding_gradients():
     """A chaotic SimpleRNN over 100 steps: gradients explode (norm ~2e5).
 
@@ -429,6 +435,7 @@ def test_a_dataset_without_the_needed_split_fails_before_training(tmp_path, caps
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 def test_empty_and_huge_texts_train_evaluate_and_export(tmp_path):
     """An empty text and a 100,000-character one among the examples: truncated, not a crash."""
     train_file = tmp_path / "train.csv"
@@ -501,6 +508,7 @@ def test_serving_skips_broken_exports_says_why_and_serves_the_rest(exported, tmp
 # ---------------------------------------------------------------- 5. load
 
 
+@pytest.mark.slow
 def test_the_server_under_concurrent_valid_and_malformed_requests(exported):
     """With batching on: valid requests run merged, and each still gets its own answer."""
     from benchmarks import load_test

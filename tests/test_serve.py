@@ -94,6 +94,7 @@ def test_predictor_rejects_bad_calls(predictors):
 # ---------------------------------------------------------------- the zoo commands
 
 
+@pytest.mark.slow
 def test_cli_predict_generate_chat(exported, monkeypatch, capsys):
     assert main(["predict", str(exported["classifier"][1]), "a great story", ""]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
@@ -157,6 +158,7 @@ def test_zoo_evaluate_scores_each_kind_of_export_through_its_signatures(predicto
     assert "label(s) 'neutral' are outside the classes" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_zoo_chat_in_a_pipe_prints_replies_and_no_tensorflow_log_lines(exported):
     import re
     import subprocess
@@ -399,6 +401,7 @@ def test_concurrent_requests(served):
     assert [r.status_code for r in responses] == [200] * 16
 
 
+@pytest.mark.slow
 def test_new_versions_are_served_and_broken_ones_skipped(served, exported, caplog):
     client, root = served
     made, path = exported["chatbot"]

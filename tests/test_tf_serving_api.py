@@ -370,6 +370,7 @@ def test_model_config_file_errors_name_the_file_and_the_problem(tmp_path):
 # ---------------------------------------------------------------- batching
 
 
+@pytest.mark.slow
 def test_batching_merges_concurrent_requests_and_answers_each_its_own_rows(exported):
     predictor = serving.load(exported["classifier"][1])
     sizes = []

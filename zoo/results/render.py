@@ -97,17 +97,18 @@ def _short(value: float) -> str:
 
 
 def curves_block() -> str:
-    return "".join(f"![Learning curves of {model}](img/curves_{model}.png)\n\n"
-                   for model in _histories())
+    return "".join(f"![{model} on {data}: loss by epoch](img/curves_{model}.png)\n\n"
+                   for model, (data, _) in _histories().items())
 
 
 def _histories() -> dict:
-    """The per-epoch history of each model's latest recorded run, where one was kept."""
+    """``{model: (data, history)}``: the per-epoch history of each model's last recorded
+    run that kept one."""
     found = {}
     for model in results.names():
         for f in results.figures(model):
             if "history" in f.detail:
-                found[model] = f.detail["history"]
+                found[model] = f.data, f.detail["history"]
     return found
 
 
@@ -189,13 +190,13 @@ def draw_charts(directory) -> list[Path]:
             ax.tick_params(labelsize=7)
         save(fig, "language_models.png")
 
-    for model, history in _histories().items():
+    for model, (data, history) in _histories().items():
         fig, ax = plt.subplots(figsize=(5, 3))
         for key in ("loss", "val_loss"):
             if key in history:
                 ax.plot(range(1, len(history[key]) + 1), history[key], label=key)
         ax.set_xlabel("epoch")
-        ax.set_title(model, fontsize=10)
+        ax.set_title(f"{model} on {data}", fontsize=10)
         ax.legend(fontsize=8)
         save(fig, f"curves_{model}.png")
     return drawn
