@@ -57,9 +57,10 @@ def corpus_conversations() -> dict[str, list[list[str]]]:
     for path in sorted(english.iterdir(), key=lambda p: p.name):
         if path.name.endswith(".yml"):
             corpus = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            topics[path.name[:-len(".yml")]] = [
+            topics[path.name[: -len(".yml")]] = [
                 [" ".join(str(turn).split()) for turn in turns if str(turn).strip()]
-                for turns in corpus.get("conversations") or []]
+                for turns in corpus.get("conversations") or []
+            ]
     return topics
 
 
@@ -114,23 +115,40 @@ def train_one(config, *, regularised: bool) -> dict:
     # What run() monitors for a text classifier.
     callbacks = fit_callbacks(config, *task.monitor)
     if not regularised:  # no early stopping, a constant learning rate
-        callbacks = [c for c in callbacks if not isinstance(
-            c, (keras.callbacks.EarlyStopping, keras.callbacks.ReduceLROnPlateau,
-                keras.callbacks.LearningRateScheduler))]
+        callbacks = [
+            c
+            for c in callbacks
+            if not isinstance(
+                c,
+                (
+                    keras.callbacks.EarlyStopping,
+                    keras.callbacks.ReduceLROnPlateau,
+                    keras.callbacks.LearningRateScheduler,
+                ),
+            )
+        ]
     start = time.perf_counter()
-    history = model.fit(task_data.train, validation_data=task_data.validation,
-                        epochs=config.epochs, shuffle=False, callbacks=callbacks, verbose=0)
+    history = model.fit(
+        task_data.train,
+        validation_data=task_data.validation,
+        epochs=config.epochs,
+        shuffle=False,
+        callbacks=callbacks,
+        verbose=0,
+    )
     seconds = time.perf_counter() - start
     result = {}
     for split in ("train", "validation", "test"):
         metrics = model.evaluate(getattr(task_data, split), verbose=0, return_dict=True)
         result[split], result[f"{split}_loss"] = metrics["accuracy"], metrics["loss"]
-    result.update({
-        "epochs": len(history.history["loss"]),
-        "vocabulary": settings["vocab_size"],
-        "final_learning_rate": float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)),
-        "seconds": seconds,
-    })
+    result.update(
+        {
+            "epochs": len(history.history["loss"]),
+            "vocabulary": settings["vocab_size"],
+            "final_learning_rate": float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)),
+            "seconds": seconds,
+        }
+    )
     keras.backend.clear_session()
     return result
 
@@ -141,8 +159,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--epochs", type=int, default=30, help="maximum epochs, both settings")
     p.add_argument("--seeds", type=int, default=3, help="training seeds per setting")
     p.add_argument("--split-seed", type=int, default=0, help="seed of the train/test split")
-    p.add_argument("--examples", type=int, default=None,
-                   help="keep at most this many training utterances (default: all)")
+    p.add_argument(
+        "--examples",
+        type=int,
+        default=None,
+        help="keep at most this many training utterances (default: all)",
+    )
     p.add_argument("--quick", action="store_true", help="tiny settings for a smoke run")
     add_record_flag(p)
     args = p.parse_args(argv)
@@ -159,25 +181,30 @@ def main(argv=None) -> None:
 
     print_machine()
     recipe = SentimentLSTMRecipe()
-    print(f"settings: categories={args.categories} epochs={args.epochs} seeds={args.seeds} "
-          f"split_seed={args.split_seed}; recipe defaults: dropout={recipe.dropout} "
-          f"vocab_size={recipe.vocab_size} early_stopping_patience="
-          f"{recipe.early_stopping_patience} lr_decay_patience="
-          f"{getattr(recipe, 'lr_decay_patience', 1)} learning_rate={recipe.learning_rate} "
-          f"batch_size={recipe.batch_size} units={recipe.units} "
-          f"embedding_dim={recipe.embedding_dim}")
+    print(
+        f"settings: categories={args.categories} epochs={args.epochs} seeds={args.seeds} "
+        f"split_seed={args.split_seed}; recipe defaults: dropout={recipe.dropout} "
+        f"vocab_size={recipe.vocab_size} early_stopping_patience="
+        f"{recipe.early_stopping_patience} lr_decay_patience="
+        f"{getattr(recipe, 'lr_decay_patience', 1)} learning_rate={recipe.learning_rate} "
+        f"batch_size={recipe.batch_size} units={recipe.units} "
+        f"embedding_dim={recipe.embedding_dim}"
+    )
 
     train_rows, test_rows, chosen = labelled_splits(args.categories, args.split_seed)
     if args.examples is not None:
         order = np.random.default_rng(args.split_seed).permutation(len(train_rows))
-        train_rows = [train_rows[i] for i in order[:args.examples]]
+        train_rows = [train_rows[i] for i in order[: args.examples]]
     counts = collections.Counter(topic for _, topic in train_rows + test_rows)
     majority = max(collections.Counter(topic for _, topic in test_rows).values()) / len(test_rows)
     words = [len(text.split()) for text, _ in train_rows]
-    print(f"data: {len(train_rows)} train (a tenth of them validates) and {len(test_rows)} test "
-          f"utterances, {np.mean(words):.1f} words on average; topics: "
-          + ", ".join(f"{t} {counts[t]}" for t in chosen)
-          + f"; majority-topic test accuracy {majority:.3f}", flush=True)
+    print(
+        f"data: {len(train_rows)} train (a tenth of them validates) and {len(test_rows)} test "
+        f"utterances, {np.mean(words):.1f} words on average; topics: "
+        + ", ".join(f"{t} {counts[t]}" for t in chosen)
+        + f"; majority-topic test accuracy {majority:.3f}",
+        flush=True,
+    )
 
     results = {"default": [], "unregularised": []}
     with tempfile.TemporaryDirectory() as tmp:
@@ -185,23 +212,33 @@ def main(argv=None) -> None:
         write_csv(train_file, train_rows)
         write_csv(test_file, test_rows)
         for seed in range(args.seeds):
-            common = dict(train_file=str(train_file), eval_file=str(test_file),
-                          epochs=args.epochs, seed=seed, export=False, verbose=0,
-                          run_dir=str(Path(tmp) / f"run-{seed}"))
+            common = dict(
+                train_file=str(train_file),
+                eval_file=str(test_file),
+                epochs=args.epochs,
+                seed=seed,
+                export=False,
+                verbose=0,
+                run_dir=str(Path(tmp) / f"run-{seed}"),
+            )
             configs = {
                 "default": SentimentLSTMRecipe(**common),
-                "unregularised": SentimentLSTMRecipe(**common, dropout=0.0, vocab_size=NO_CAP,
-                                                     early_stopping_patience=args.epochs),
+                "unregularised": SentimentLSTMRecipe(
+                    **common, dropout=0.0, vocab_size=NO_CAP, early_stopping_patience=args.epochs
+                ),
             }
             for name, config in configs.items():
                 config = dataclasses.replace(config, run_dir=f"{config.run_dir}-{name}")
                 result = train_one(config, regularised=name == "default")
                 results[name].append(result)
-                print(f"  seed {seed} {name:<13} epochs {result['epochs']:>2}, vocabulary "
-                      f"{result['vocabulary']}, final lr {result['final_learning_rate']:.2g}: "
-                      f"train {result['train']:.3f}, validation {result['validation']:.3f}, "
-                      f"test {result['test']:.3f}; test loss {result['test_loss']:.3f} "
-                      f"({result['seconds']:.0f}s)", flush=True)
+                print(
+                    f"  seed {seed} {name:<13} epochs {result['epochs']:>2}, vocabulary "
+                    f"{result['vocabulary']}, final lr {result['final_learning_rate']:.2g}: "
+                    f"train {result['train']:.3f}, validation {result['validation']:.3f}, "
+                    f"test {result['test']:.3f}; test loss {result['test_loss']:.3f} "
+                    f"({result['seconds']:.0f}s)",
+                    flush=True,
+                )
 
     figures = {}
     for name, runs in results.items():
@@ -216,15 +253,20 @@ def main(argv=None) -> None:
         figures[f"{name}_test_loss"] = float(np.mean([r["test_loss"] for r in runs]))
         figures[f"{name}_epochs_run"] = float(np.mean([r["epochs"] for r in runs]))
     figures["test_accuracy_difference_default_minus_unregularised"] = (
-        figures["default_test_accuracy"] - figures["unregularised_test_accuracy"])
+        figures["default_test_accuracy"] - figures["unregularised_test_accuracy"]
+    )
     figures["gap_difference_unregularised_minus_default"] = (
-        figures["unregularised_generalisation_gap"] - figures["default_generalisation_gap"])
+        figures["unregularised_generalisation_gap"] - figures["default_generalisation_gap"]
+    )
     unreg_gap = figures["unregularised_generalisation_gap"]
     figures["gap_ratio_default_over_unregularised"] = (
-        figures["default_generalisation_gap"] / unreg_gap if unreg_gap else float("nan"))
+        figures["default_generalisation_gap"] / unreg_gap if unreg_gap else float("nan")
+    )
     figures["majority_topic_test_accuracy"] = majority
     print()
-    report(figures, record=args.record and "classifier_generalisation", data="chatterbot corpus topics")
+    report(
+        figures, record=args.record and "classifier_generalisation", data="chatterbot corpus topics"
+    )
 
 
 if __name__ == "__main__":

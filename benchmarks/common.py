@@ -17,9 +17,12 @@ def print_machine() -> None:
 
 
 def add_record_flag(parser) -> None:
-    parser.add_argument("--record", action="store_true",
-                        help="also write the figures to zoo/results/ (the documentation's "
-                             "tables and the model cards read them)")
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="also write the figures to zoo/results/ (the documentation's "
+        "tables and the model cards read them)",
+    )
 
 
 def report(figures: dict, record: str | None = None, data: str = "") -> None:
@@ -32,10 +35,15 @@ def report(figures: dict, record: str | None = None, data: str = "") -> None:
         from zoo.results import Figure
         from zoo.results import record as write
 
-        path = write(record, [Figure(metric=name, value=float(value), data=data, split="")
-                              for name, value in figures.items()
-                              if isinstance(value, (int, float)) and not isinstance(value, bool)],
-                     kind="benchmarks")
+        path = write(
+            record,
+            [
+                Figure(metric=name, value=float(value), data=data, split="")
+                for name, value in figures.items()
+                if isinstance(value, (int, float)) and not isinstance(value, bool)
+            ],
+            kind="benchmarks",
+        )
         print(f"recorded: {path}")
 
 

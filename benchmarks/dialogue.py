@@ -36,6 +36,7 @@ def most_frequent_reply(train_pairs, messages) -> list[str]:
 
 def tfidf_nearest_reply(train_pairs, messages) -> list[str]:
     """The reply of the training message with the highest TF-IDF cosine to each message."""
+
     def counts(text):
         return collections.Counter(WORD.findall(text.lower()))
 
@@ -71,7 +72,7 @@ def export_replies(export_dir, messages, batch_size: int = 256):
     predictor = zoo.load(export_dir)
     default, greedy = [], []
     for start in range(0, len(messages), batch_size):
-        batch = messages[start:start + batch_size]
+        batch = messages[start : start + batch_size]
         default += predictor.reply(batch)
         greedy += predictor.reply(batch, beam_width=1)
     return default, greedy
@@ -101,11 +102,20 @@ def main(argv=None) -> None:
     if args.export:
         export = Path(args.export)
     else:
-        config = training.parse_config(ChatbotRecipe, ["--train-file", args.train_file,
-                                                    "--eval-file", args.eval_file,
-                                                    *recipe_flags])
-        print("recipe: " + json.dumps({k: v for k, v in vars(config).items()
-                                       if v is not None and k not in ("train_file", "eval_file")}))
+        config = training.parse_config(
+            ChatbotRecipe,
+            ["--train-file", args.train_file, "--eval-file", args.eval_file, *recipe_flags],
+        )
+        print(
+            "recipe: "
+            + json.dumps(
+                {
+                    k: v
+                    for k, v in vars(config).items()
+                    if v is not None and k not in ("train_file", "eval_file")
+                }
+            )
+        )
         metrics = training.run(config)
         export, minutes = Path(metrics["export"]), metrics["wall_seconds"] / 60
         test = {**metrics["test"], "epochs": metrics["epochs_run"]}
@@ -122,20 +132,30 @@ def main(argv=None) -> None:
     }
     results = {name: bleu(replies) for name, replies in systems.items()}
     scores = {name: float(result.score) for name, result in results.items()}
-    print(f"\nexport: {export}\n\n| system | BLEU | brevity penalty | length / reference length |"
-          "\n|---|---|---|---|")
+    print(
+        f"\nexport: {export}\n\n| system | BLEU | brevity penalty | length / reference length |"
+        "\n|---|---|---|---|"
+    )
     for name, result in results.items():
-        print(f"| {name} | {result.score:.2f} | {result.bp:.3f} | "
-              f"{result.sys_len / result.ref_len:.3f} |")
+        print(
+            f"| {name} | {result.score:.2f} | {result.bp:.3f} | "
+            f"{result.sys_len / result.ref_len:.3f} |"
+        )
     print("\nsamples (message / reference / default reply / greedy):")
-    for i in range(0, len(messages), max(1, len(messages) // max(args.samples, 1)))[:args.samples]:
-        print(f"- {messages[i]}\n  reference: {references[i]}\n  reply:     {default[i]}\n"
-              f"  greedy:    {greedy[i]}")
+    for i in range(0, len(messages), max(1, len(messages) // max(args.samples, 1)))[: args.samples]:
+        print(
+            f"- {messages[i]}\n  reference: {references[i]}\n  reply:     {default[i]}\n"
+            f"  greedy:    {greedy[i]}"
+        )
     values = list(scores.values())
-    figures = {"test_pairs": len(messages), "bleu_most_frequent_reply": values[0],
-               "bleu_tfidf_retrieval": values[1], "bleu_reply": values[2],
-               "bleu_greedy": values[3],
-               "reply_over_tfidf": values[2] / values[1] if values[1] else math.inf}
+    figures = {
+        "test_pairs": len(messages),
+        "bleu_most_frequent_reply": values[0],
+        "bleu_tfidf_retrieval": values[1],
+        "bleu_reply": values[2],
+        "bleu_greedy": values[3],
+        "reply_over_tfidf": values[2] / values[1] if values[1] else math.inf,
+    }
     if minutes is not None:
         figures["training_minutes"] = minutes
     print()
@@ -144,14 +164,27 @@ def main(argv=None) -> None:
     if args.record:
         from zoo.results import Figure
 
-        detail = {"training_minutes": minutes, "epochs": test.get("epochs"),
-                  "recipe_flags": recipe_flags}
-        found = [Figure(metric="bleu", value=values[2], data=data, detail=detail,
-                        baseline={"name": "TF-IDF retrieval", "value": values[1]}),
-                 Figure(metric="bleu_greedy", value=values[3], data=data, detail=detail)]
+        detail = {
+            "training_minutes": minutes,
+            "epochs": test.get("epochs"),
+            "recipe_flags": recipe_flags,
+        }
+        found = [
+            Figure(
+                metric="bleu",
+                value=values[2],
+                data=data,
+                detail=detail,
+                baseline={"name": "TF-IDF retrieval", "value": values[1]},
+            ),
+            Figure(metric="bleu_greedy", value=values[3], data=data, detail=detail),
+        ]
         if "token_accuracy" in test:
-            found.append(Figure(metric="token_accuracy", value=test["token_accuracy"],
-                                data=data, detail=detail))
+            found.append(
+                Figure(
+                    metric="token_accuracy", value=test["token_accuracy"], data=data, detail=detail
+                )
+            )
         record_model("chatbot", found)
 
 

@@ -39,8 +39,12 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--rerun-tokens", type=int, default=50,
-                        help="tokens for the slow rerun loop (scaled per token)")
+    parser.add_argument(
+        "--rerun-tokens",
+        type=int,
+        default=50,
+        help="tokens for the slow rerun loop (scaled per token)",
+    )
     parser.add_argument("--quick", action="store_true")
     add_record_flag(parser)
     args = parser.parse_args(argv)
@@ -56,22 +60,36 @@ def main(argv=None) -> None:
 
     print_machine()
     recipe = StackedLSTMRecipe()
-    settings = dict(units=recipe.units, embedding_dim=recipe.embedding_dim,
-                    num_layers=recipe.num_layers, vocab_size=recipe.vocab_size)
-    print(f"settings: stacked_lstm {settings}, tokens={args.tokens}, repeats={args.repeats}, "
-          f"rerun_tokens={args.rerun_tokens}, greedy")
+    settings = dict(
+        units=recipe.units,
+        embedding_dim=recipe.embedding_dim,
+        num_layers=recipe.num_layers,
+        vocab_size=recipe.vocab_size,
+    )
+    print(
+        f"settings: stacked_lstm {settings}, tokens={args.tokens}, repeats={args.repeats}, "
+        f"rerun_tokens={args.rerun_tokens}, greedy"
+    )
     keras.utils.set_random_seed(0)
     model = zoo.build("stacked_lstm", **settings)
     vocab = [chr(c) for c in range(32, 32 + recipe.vocab_size - 2)]
-    vectorizer = keras.layers.TextVectorization(split="character", standardize=None,
-                                                vocabulary=vocab)
+    vectorizer = keras.layers.TextVectorization(
+        split="character", standardize=None, vocabulary=vocab
+    )
     prompt = "ROMEO:"
     with tempfile.TemporaryDirectory() as root:
-        path = export_model(model, name="stacked_lstm", settings=settings,
-                            vectorizers={"text": vectorizer}, base_dir=root)
+        path = export_model(
+            model,
+            name="stacked_lstm",
+            settings=settings,
+            vectorizers={"text": vectorizer},
+            base_dir=root,
+        )
         predictor = zoo.load(path)
-        in_graph = best_of(args.repeats, lambda: predictor.generate(
-            prompt, max_length=args.tokens, temperature=0.0))
+        in_graph = best_of(
+            args.repeats,
+            lambda: predictor.generate(prompt, max_length=args.tokens, temperature=0.0),
+        )
         generated = predictor.generate(prompt, max_length=args.tokens, temperature=0.0)
 
     ids = vectorizer([prompt]).numpy()
@@ -99,26 +117,32 @@ def main(argv=None) -> None:
             probs = model(sequence, training=False)
             token = greedy(probs[:, -1])
             sequence = np.concatenate([sequence, token[:, None]], axis=1)
-        return prompt + "".join(tokens[i] for i in sequence[0, len(ids[0]):])
+        return prompt + "".join(tokens[i] for i in sequence[0, len(ids[0]) :])
 
     # The three decoders are timed only if they write the same text: a faster wrong one
     # would otherwise show as a speed-up.
     stepped, rerun_text = python_step(args.tokens), python_rerun(args.rerun_tokens)
     if generated != stepped or not stepped.startswith(rerun_text):
-        raise SystemExit(f"the decoders disagree:\n  in graph:    {generated!r}\n"
-                         f"  python step: {stepped!r}\n  python rerun: {rerun_text!r}")
+        raise SystemExit(
+            f"the decoders disagree:\n  in graph:    {generated!r}\n"
+            f"  python step: {stepped!r}\n  python rerun: {rerun_text!r}"
+        )
     print(f"same text from all three decoders: {generated[:60]!r}...")
 
     step_loop = best_of(args.repeats, lambda: python_step(args.tokens))
     rerun = best_of(1, lambda: python_rerun(args.rerun_tokens)) * args.tokens / args.rerun_tokens
     per_token = lambda seconds: 1000 * seconds / args.tokens  # noqa: E731
-    report({
-        "in_graph_ms_per_token": per_token(in_graph),
-        "python_step_ms_per_token": per_token(step_loop),
-        "python_rerun_ms_per_token": per_token(rerun),
-        "speedup_over_python_step": step_loop / in_graph,
-        "speedup_over_python_rerun": rerun / in_graph,
-    }, record=args.record and "generation", data="tiny_shakespeare")
+    report(
+        {
+            "in_graph_ms_per_token": per_token(in_graph),
+            "python_step_ms_per_token": per_token(step_loop),
+            "python_rerun_ms_per_token": per_token(rerun),
+            "speedup_over_python_step": step_loop / in_graph,
+            "speedup_over_python_rerun": rerun / in_graph,
+        },
+        record=args.record and "generation",
+        data="tiny_shakespeare",
+    )
 
 
 if __name__ == "__main__":

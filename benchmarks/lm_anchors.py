@@ -47,7 +47,7 @@ def nanogpt_split(text: str) -> tuple[str, str]:
 
 def blocks(text: str, size: int = BLOCK) -> list[str]:
     """Consecutive blocks of ``size + 1`` characters (``size`` predictions each), no overlap."""
-    return [text[i:i + size + 1] for i in range(0, len(text) - size, size)]
+    return [text[i : i + size + 1] for i in range(0, len(text) - size, size)]
 
 
 def char_losses(predictor, text: str, batch: int = 64) -> dict:
@@ -56,12 +56,15 @@ def char_losses(predictor, text: str, batch: int = 64) -> dict:
     nats, tokens = 0.0, 0
     pieces = blocks(text)
     for start in range(0, len(pieces), batch):
-        out = predictor.run("log_likelihood", {"text": pieces[start:start + batch]})
+        out = predictor.run("log_likelihood", {"text": pieces[start : start + batch]})
         nats += float(np.sum(out["nats"]))
         tokens += int(np.sum(out["tokens"]))
-    return {"carried": float(whole["nats"][0]) / int(whole["tokens"][0]),
-            "blocks": nats / tokens, "characters": int(whole["tokens"][0]),
-            "block_count": len(pieces)}
+    return {
+        "carried": float(whole["nats"][0]) / int(whole["tokens"][0]),
+        "blocks": nats / tokens,
+        "characters": int(whole["tokens"][0]),
+        "block_count": len(pieces),
+    }
 
 
 def kneser_ney_bigram(prev, nxt, vocab_size: int, discount: float = DISCOUNT) -> np.ndarray:
@@ -113,29 +116,33 @@ def kneser_ney_trigram(train, vocab_size: int, discount: float = DISCOUNT):
         continuation[b, c] += 1
         history[a, b] += count
         history_types[a, b] += 1
-    middle = collections.Counter()        # N1+(. v .)
+    middle = collections.Counter()  # N1+(. v .)
     middle_types = collections.Counter()  # N1+(v .) over continuation counts
     for (b, _), count in continuation.items():
         middle[b] += count
         middle_types[b] += 1
     bigram_types = collections.Counter(zip(v.tolist(), w.tolist()))
     follows = np.zeros(vocab_size)
-    for (_, c) in bigram_types:
+    for _, c in bigram_types:
         follows[c] += 1
     unigram = (follows + 1.0) / (follows.sum() + vocab_size)
 
     def bigram(b, c):
         if middle[b] == 0:
             return unigram[c]
-        return (max(continuation[b, c] - discount, 0) / middle[b]
-                + discount * middle_types[b] / middle[b] * unigram[c])
+        return (
+            max(continuation[b, c] - discount, 0) / middle[b]
+            + discount * middle_types[b] / middle[b] * unigram[c]
+        )
 
     def probability(a, b, c):
         lower = bigram(b, c)
         if a < 0 or history[a, b] == 0:
             return lower
-        return (max(trigram[a, b, c] - discount, 0) / history[a, b]
-                + discount * history_types[a, b] / history[a, b] * lower)
+        return (
+            max(trigram[a, b, c] - discount, 0) / history[a, b]
+            + discount * history_types[a, b] / history[a, b] * lower
+        )
 
     return probability
 
@@ -145,19 +152,26 @@ def word_baselines(predictor, manual_dir, data_dir) -> dict:
     from zoo.tasks.language_modeling.data import language_model_data
 
     config = predictor.config["recipe_config"]
-    data = language_model_data(dataset="tiny_shakespeare", level="word",
-                               vocab_size=config["vocab_size"],
-                               sequence_length=config["sequence_length"], batch_size=256,
-                               data_dir=data_dir, manual_dir=manual_dir)
+    data = language_model_data(
+        dataset="tiny_shakespeare",
+        level="word",
+        vocab_size=config["vocab_size"],
+        sequence_length=config["sequence_length"],
+        batch_size=256,
+        data_dir=data_dir,
+        manual_dir=manual_dir,
+    )
     vocab_size = data.vectorizers["text"].vocabulary_size()
     train, test = triples(data.train), triples(data.test)  # one read: train windows move
     bigram = kneser_ney_bigram(*train[1:], vocab_size)
     probability = kneser_ney_trigram(train, vocab_size)
     _, prev, nxt = test
     trigram_nll = -np.mean([math.log(probability(a, b, c)) for a, b, c in zip(*map(list, test))])
-    return {"test_words": len(nxt),
-            "bigram_perplexity": math.exp(-np.mean(np.log(bigram[prev, nxt]))),
-            "trigram_perplexity": math.exp(trigram_nll)}
+    return {
+        "test_words": len(nxt),
+        "bigram_perplexity": math.exp(-np.mean(np.log(bigram[prev, nxt]))),
+        "trigram_perplexity": math.exp(trigram_nll),
+    }
 
 
 def export_of(model: str, given, manual_dir, data_dir):
@@ -174,20 +188,26 @@ def export_of(model: str, given, manual_dir, data_dir):
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--manual-dir", required=True,
-                        help="tiny_shakespeare's manual folder (holding input.txt)")
+    parser.add_argument(
+        "--manual-dir", required=True, help="tiny_shakespeare's manual folder (holding input.txt)"
+    )
     parser.add_argument("--data-dir", help="tfds data folder")
     parser.add_argument("--stacked-lstm", help="a stacked_lstm export (default: train one)")
     parser.add_argument("--next-word-rnn", help="a next_word_rnn export (default: train one)")
     parser.add_argument("--only", choices=MODELS, help="measure one model only")
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run: the first 5,000 characters of nanoGPT's split only")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: the first 5,000 characters of nanoGPT's split only",
+    )
     add_record_flag(parser)
     args = parser.parse_args(argv)
     source = Path(args.manual_dir) / "input.txt"
     if not source.is_file():
-        parser.error(f"--manual-dir {args.manual_dir}: no input.txt there; place "
-                     f"tiny_shakespeare's input.txt in it")
+        parser.error(
+            f"--manual-dir {args.manual_dir}: no input.txt there; place "
+            f"tiny_shakespeare's input.txt in it"
+        )
 
     print_machine()
     from zoo.results import Figure
@@ -199,55 +219,84 @@ def main(argv=None) -> None:
         validation = validation[:5000] if args.quick else validation
         losses = char_losses(predictor, validation)
         test = predictor.metadata["metrics"].get("test", {})
-        print(f"\nstacked_lstm ({predictor.path}), nats per character:\n"
-              f"| split and protocol | stacked_lstm | nanoGPT |\n|---|---|---|\n"
-              f"| nanoGPT's (last 10%), state carried | {losses['carried']:.4f} | |\n"
-              f"| nanoGPT's (last 10%), blocks of {BLOCK} from zero | {losses['blocks']:.4f} | "
-              f"{NANOGPT_VAL_LOSS} |\n"
-              f"| tfds test (last 5%), state carried | {test.get('carried_loss', math.nan):.4f} | |\n"
-              f"| tfds test, windows of {predictor.config['max_length']} from zero | "
-              f"{test.get('loss', math.nan):.4f} | |")
-        detail = {"epochs": predictor.metadata["metrics"].get("epochs_run"),
-                  "training_seconds": predictor.metadata["metrics"].get("wall_seconds")}
+        print(
+            f"\nstacked_lstm ({predictor.path}), nats per character:\n"
+            f"| split and protocol | stacked_lstm | nanoGPT |\n|---|---|---|\n"
+            f"| nanoGPT's (last 10%), state carried | {losses['carried']:.4f} | |\n"
+            f"| nanoGPT's (last 10%), blocks of {BLOCK} from zero | {losses['blocks']:.4f} | "
+            f"{NANOGPT_VAL_LOSS} |\n"
+            f"| tfds test (last 5%), state carried | {test.get('carried_loss', math.nan):.4f} | |\n"
+            f"| tfds test, windows of {predictor.config['max_length']} from zero | "
+            f"{test.get('loss', math.nan):.4f} | |"
+        )
+        detail = {
+            "epochs": predictor.metadata["metrics"].get("epochs_run"),
+            "training_seconds": predictor.metadata["metrics"].get("wall_seconds"),
+        }
         measured["stacked_lstm"] = [
-            Figure(metric="carried_loss", value=losses["carried"], data="tiny_shakespeare",
-                   split="nanogpt_val", detail=detail),
-            Figure(metric="block_loss", value=losses["blocks"], data="tiny_shakespeare",
-                   split="nanogpt_val", detail={**detail, "blocks": BLOCK},
-                   baseline={"name": "nanoGPT (published)", "value": NANOGPT_VAL_LOSS}),
-            *[Figure(metric=name, value=test[name], data="tiny_shakespeare", detail=detail)
-              for name in ("carried_loss", "loss") if name in test]]
-        figures |= {"nanogpt_split_characters": losses["characters"],
-                    "nanogpt_split_blocks": losses["block_count"],
-                    "stacked_lstm_nanogpt_split_carried_loss": losses["carried"],
-                    "stacked_lstm_nanogpt_split_block_loss": losses["blocks"],
-                    "nanogpt_published_val_loss": NANOGPT_VAL_LOSS,
-                    "stacked_lstm_blocks_minus_nanogpt": losses["blocks"] - NANOGPT_VAL_LOSS,
-                    "stacked_lstm_tfds_test_carried_loss": test.get("carried_loss", math.nan),
-                    "stacked_lstm_tfds_test_loss": test.get("loss", math.nan)}
+            Figure(
+                metric="carried_loss",
+                value=losses["carried"],
+                data="tiny_shakespeare",
+                split="nanogpt_val",
+                detail=detail,
+            ),
+            Figure(
+                metric="block_loss",
+                value=losses["blocks"],
+                data="tiny_shakespeare",
+                split="nanogpt_val",
+                detail={**detail, "blocks": BLOCK},
+                baseline={"name": "nanoGPT (published)", "value": NANOGPT_VAL_LOSS},
+            ),
+            *[
+                Figure(metric=name, value=test[name], data="tiny_shakespeare", detail=detail)
+                for name in ("carried_loss", "loss")
+                if name in test
+            ],
+        ]
+        figures |= {
+            "nanogpt_split_characters": losses["characters"],
+            "nanogpt_split_blocks": losses["block_count"],
+            "stacked_lstm_nanogpt_split_carried_loss": losses["carried"],
+            "stacked_lstm_nanogpt_split_block_loss": losses["blocks"],
+            "nanogpt_published_val_loss": NANOGPT_VAL_LOSS,
+            "stacked_lstm_blocks_minus_nanogpt": losses["blocks"] - NANOGPT_VAL_LOSS,
+            "stacked_lstm_tfds_test_carried_loss": test.get("carried_loss", math.nan),
+            "stacked_lstm_tfds_test_loss": test.get("loss", math.nan),
+        }
     if args.only in (None, "next_word_rnn"):
-        predictor = export_of("next_word_rnn", args.next_word_rnn, args.manual_dir,
-                              args.data_dir)
+        predictor = export_of("next_word_rnn", args.next_word_rnn, args.manual_dir, args.data_dir)
         rnn = predictor.metadata["metrics"]["test"]["perplexity"]
         baselines = word_baselines(predictor, args.manual_dir, args.data_dir)
-        print(f"\nnext_word_rnn ({predictor.path}), test perplexity on the same positions:\n"
-              f"| model | perplexity |\n|---|---|\n| next_word_rnn | {rnn:.1f} |\n"
-              f"| Kneser-Ney trigram | {baselines['trigram_perplexity']:.1f} |\n"
-              f"| Kneser-Ney bigram | {baselines['bigram_perplexity']:.1f} |")
-        measured["next_word_rnn"] = [Figure(
-            metric="perplexity", value=rnn, data="tiny_shakespeare",
-            baseline={"name": "Kneser-Ney trigram", "value": baselines["trigram_perplexity"]},
-            detail={"bigram_perplexity": baselines["bigram_perplexity"],
+        print(
+            f"\nnext_word_rnn ({predictor.path}), test perplexity on the same positions:\n"
+            f"| model | perplexity |\n|---|---|\n| next_word_rnn | {rnn:.1f} |\n"
+            f"| Kneser-Ney trigram | {baselines['trigram_perplexity']:.1f} |\n"
+            f"| Kneser-Ney bigram | {baselines['bigram_perplexity']:.1f} |"
+        )
+        measured["next_word_rnn"] = [
+            Figure(
+                metric="perplexity",
+                value=rnn,
+                data="tiny_shakespeare",
+                baseline={"name": "Kneser-Ney trigram", "value": baselines["trigram_perplexity"]},
+                detail={
+                    "bigram_perplexity": baselines["bigram_perplexity"],
                     "epochs": predictor.metadata["metrics"].get("epochs_run"),
-                    "training_seconds": predictor.metadata["metrics"].get("wall_seconds")})]
-        figures |= {"test_words": baselines["test_words"],
-                    "next_word_rnn_test_perplexity": rnn,
-                    "kneser_ney_bigram_perplexity": baselines["bigram_perplexity"],
-                    "kneser_ney_trigram_perplexity": baselines["trigram_perplexity"],
-                    "trigram_over_rnn_perplexity": baselines["trigram_perplexity"] / rnn}
+                    "training_seconds": predictor.metadata["metrics"].get("wall_seconds"),
+                },
+            )
+        ]
+        figures |= {
+            "test_words": baselines["test_words"],
+            "next_word_rnn_test_perplexity": rnn,
+            "kneser_ney_bigram_perplexity": baselines["bigram_perplexity"],
+            "kneser_ney_trigram_perplexity": baselines["trigram_perplexity"],
+            "trigram_over_rnn_perplexity": baselines["trigram_perplexity"] / rnn,
+        }
     print()
-    report(figures, record=args.record and not args.quick and "lm_anchors",
-           data="tiny_shakespeare")
+    report(figures, record=args.record and not args.quick and "lm_anchors", data="tiny_shakespeare")
     for model, found in measured.items() if args.record and not args.quick else ():
         record_model(model, found)
 

@@ -57,8 +57,7 @@ import time
 
 from benchmarks.common import add_record_flag, print_machine, report
 
-VARIANTS = ("kerasloop", "float32", "jit", "stateful", "nometrics", "batch64", "batch256",
-            "seq200")
+VARIANTS = ("kerasloop", "float32", "jit", "stateful", "nometrics", "batch64", "batch256", "seq200")
 TUTORIAL_BATCH, TUTORIAL_SEQ_LENGTH, TUTORIAL_BUFFER = 64, 100, 10000
 
 
@@ -66,14 +65,25 @@ def train_text(args) -> str:
     """The train split of tfds tiny_shakespeare: the text language_model_data trains on."""
     from zoo.data import find_builder, prepare, standard_splits
 
-    builder = prepare(find_builder("tiny_shakespeare", data_dir=args.data_dir),
-                      manual_dir=args.manual_dir)
+    builder = prepare(
+        find_builder("tiny_shakespeare", data_dir=args.data_dir), manual_dir=args.manual_dir
+    )
     example = next(iter(standard_splits(builder)["train"]))
     return example["text"].numpy().decode("utf-8")
 
 
-def zoo_side(args, recipe, *, batch_size=None, sequence_length=None, jit=False,
-             precision=None, stateful=False, kerasloop=False, metrics=True) -> dict:
+def zoo_side(
+    args,
+    recipe,
+    *,
+    batch_size=None,
+    sequence_length=None,
+    jit=False,
+    precision=None,
+    stateful=False,
+    kerasloop=False,
+    metrics=True,
+) -> dict:
     """The recipe's pipeline and model (``zoo train stacked_lstm``), optionally varied."""
     import keras
 
@@ -85,14 +95,26 @@ def zoo_side(args, recipe, *, batch_size=None, sequence_length=None, jit=False,
     batch_size = batch_size or recipe.batch_size
     sequence_length = sequence_length or recipe.sequence_length
     keras.utils.set_random_seed(args.seed)
-    data = language_model_data(dataset=recipe.dataset, level=recipe.level,
-                               vocab_size=recipe.vocab_size, sequence_length=sequence_length,
-                               batch_size=batch_size, data_dir=args.data_dir,
-                               manual_dir=args.manual_dir, seed=args.seed)
-    settings = dict(vocab_size=data.vectorizers["text"].vocabulary_size(),
-                    embedding_dim=recipe.embedding_dim, units=recipe.units,
-                    num_layers=recipe.num_layers, dropout=recipe.dropout, cell=recipe.cell,
-                    learning_rate=recipe.learning_rate, clipnorm=recipe.clipnorm)
+    data = language_model_data(
+        dataset=recipe.dataset,
+        level=recipe.level,
+        vocab_size=recipe.vocab_size,
+        sequence_length=sequence_length,
+        batch_size=batch_size,
+        data_dir=args.data_dir,
+        manual_dir=args.manual_dir,
+        seed=args.seed,
+    )
+    settings = dict(
+        vocab_size=data.vectorizers["text"].vocabulary_size(),
+        embedding_dim=recipe.embedding_dim,
+        units=recipe.units,
+        num_layers=recipe.num_layers,
+        dropout=recipe.dropout,
+        cell=recipe.cell,
+        learning_rate=recipe.learning_rate,
+        clipnorm=recipe.clipnorm,
+    )
     if not (stateful or kerasloop):
         settings["weight_dropout"] = recipe.weight_dropout
     # Layers built under a mixed policy compute in bfloat16 and keep float32 weights.
@@ -102,12 +124,17 @@ def zoo_side(args, recipe, *, batch_size=None, sequence_length=None, jit=False,
         else:
             model = zoo.build("stacked_lstm", **settings)
     if not metrics:
-        compile_model(model, learning_rate=recipe.learning_rate, clipnorm=recipe.clipnorm,
-                      metrics=[])
+        compile_model(
+            model, learning_rate=recipe.learning_rate, clipnorm=recipe.clipnorm, metrics=[]
+        )
     if jit:
         model.jit_compile = True  # read when the train step is first built
-    return {"model": model, "batches": iter(data.train.repeat()),
-            "tokens": batch_size * sequence_length, "pipeline": data.train}
+    return {
+        "model": model,
+        "batches": iter(data.train.repeat()),
+        "tokens": batch_size * sequence_length,
+        "pipeline": data.train,
+    }
 
 
 def _keras_lstm_model(batch_size, sequence_length, settings, stateful):
@@ -124,9 +151,15 @@ def _keras_lstm_model(batch_size, sequence_length, settings, stateful):
     logits = keras.layers.Dense(settings["vocab_size"])(x)
     probs = keras.layers.Activation("softmax", dtype="float32")(logits)
     model = keras.Model(tokens, probs)
-    compile_model(model, learning_rate=settings["learning_rate"], clipnorm=settings["clipnorm"],
-                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
-                           keras.metrics.SparseTopKCategoricalAccuracy(k=5, name="top5_accuracy")])
+    compile_model(
+        model,
+        learning_rate=settings["learning_rate"],
+        clipnorm=settings["clipnorm"],
+        metrics=[
+            keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
+            keras.metrics.SparseTopKCategoricalAccuracy(k=5, name="top5_accuracy"),
+        ],
+    )
     return model
 
 
@@ -149,16 +182,20 @@ def tutorial_side(args, recipe, text: str) -> dict:
         return input_text, target_text
 
     dataset = sequences.map(split_input_target)
-    dataset = (dataset.shuffle(TUTORIAL_BUFFER)
-               .batch(TUTORIAL_BATCH, drop_remainder=True)
-               .prefetch(tf.data.experimental.AUTOTUNE))
+    dataset = (
+        dataset.shuffle(TUTORIAL_BUFFER)
+        .batch(TUTORIAL_BATCH, drop_remainder=True)
+        .prefetch(tf.data.experimental.AUTOTUNE)
+    )
 
     class MyModel(keras.Model):
         def __init__(self, vocab_size, embedding_dim, rnn_units, num_layers, dropout):
             super().__init__()
             self.embedding = keras.layers.Embedding(vocab_size, embedding_dim)
-            self.rnns = [keras.layers.LSTM(rnn_units, return_sequences=True, return_state=True)
-                         for _ in range(num_layers)]
+            self.rnns = [
+                keras.layers.LSTM(rnn_units, return_sequences=True, return_state=True)
+                for _ in range(num_layers)
+            ]
             self.dropouts = [keras.layers.Dropout(dropout) for _ in range(num_layers)]
             self.dense = keras.layers.Dense(vocab_size)
 
@@ -166,20 +203,29 @@ def tutorial_side(args, recipe, text: str) -> dict:
             x = self.embedding(inputs, training=training)
             new_states = []
             for i, (rnn, dropout) in enumerate(zip(self.rnns, self.dropouts)):
-                x, h, c = rnn(x, initial_state=None if states is None else states[i],
-                              training=training)
+                x, h, c = rnn(
+                    x, initial_state=None if states is None else states[i], training=training
+                )
                 x = dropout(x, training=training)
                 new_states.append([h, c])
             x = self.dense(x, training=training)
             return (x, new_states) if return_state else x
 
-    model = MyModel(vocab_size=ids_from_chars.vocabulary_size(),
-                    embedding_dim=recipe.embedding_dim, rnn_units=recipe.units,
-                    num_layers=recipe.num_layers, dropout=recipe.dropout)
+    model = MyModel(
+        vocab_size=ids_from_chars.vocabulary_size(),
+        embedding_dim=recipe.embedding_dim,
+        rnn_units=recipe.units,
+        num_layers=recipe.num_layers,
+        dropout=recipe.dropout,
+    )
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     model.compile(optimizer="adam", loss=loss)
-    return {"model": model, "batches": iter(dataset.repeat()),
-            "tokens": TUTORIAL_BATCH * seq_length, "pipeline": dataset}
+    return {
+        "model": model,
+        "batches": iter(dataset.repeat()),
+        "tokens": TUTORIAL_BATCH * seq_length,
+        "pipeline": dataset,
+    }
 
 
 def train_steps(side: dict, steps: int) -> tuple[float, float, float]:
@@ -205,8 +251,9 @@ def pipeline_rate(dataset, tokens_per_batch: int, batches: int) -> float:
 
 
 def _variant(name: str) -> str:
-    if (name in ("jit", "bf16", "float32", "stateful", "kerasloop", "nometrics")
-            or re.fullmatch(r"(batch|seq)[1-9][0-9]*", name)):
+    if name in ("jit", "bf16", "float32", "stateful", "kerasloop", "nometrics") or re.fullmatch(
+        r"(batch|seq)[1-9][0-9]*", name
+    ):
         return name
     raise argparse.ArgumentTypeError(f"unknown variant {name!r}")
 
@@ -226,8 +273,11 @@ def variant_options(name: str) -> dict:
 def new_variants(variants: list[str], recipe, policy: str) -> list[str]:
     """``variants`` once each, without those that repeat the recipe's own setting (under
     ``policy``, its precision here), which would time the same thing twice."""
-    same = {f"batch{recipe.batch_size}", f"seq{recipe.sequence_length}",
-            "bf16" if policy == "mixed_bfloat16" else "float32"}
+    same = {
+        f"batch{recipe.batch_size}",
+        f"seq{recipe.sequence_length}",
+        "bf16" if policy == "mixed_bfloat16" else "float32",
+    }
     return [v for v in dict.fromkeys(variants) if v not in same]
 
 
@@ -238,12 +288,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=3, help="untimed steps per side (tracing)")
     p.add_argument("--steps", type=int, default=3, help="timed steps per side and round")
     p.add_argument("--rounds", type=int, default=6, help="turns each side takes")
-    p.add_argument("--variants", nargs="*", default=None, type=_variant,
-                   help="variants of the zoo's setup to time as well: float32, bf16, jit, stateful, kerasloop, "
-                        "nometrics, batchN, seqN (none: just the two); default: "
-                        f"{' '.join(VARIANTS)} (--quick: none)")
-    p.add_argument("--units", type=int, default=None,
-                   help="LSTM width of both sides (default: the recipe's)")
+    p.add_argument(
+        "--variants",
+        nargs="*",
+        default=None,
+        type=_variant,
+        help="variants of the zoo's setup to time as well: float32, bf16, jit, stateful, kerasloop, "
+        "nometrics, batchN, seqN (none: just the two); default: "
+        f"{' '.join(VARIANTS)} (--quick: none)",
+    )
+    p.add_argument(
+        "--units", type=int, default=None, help="LSTM width of both sides (default: the recipe's)"
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quick", action="store_true", help="tiny settings for a smoke run")
     add_record_flag(p)
@@ -268,13 +324,15 @@ def main(argv=None) -> None:
     policy = choose_precision(recipe.precision)
     print_machine()
     args.variants = new_variants(args.variants, recipe, policy)
-    print(f"settings: recipe batch_size={recipe.batch_size} sequence_length="
-          f"{recipe.sequence_length} embedding_dim={recipe.embedding_dim} units={recipe.units} "
-          f"num_layers={recipe.num_layers} dropout={recipe.dropout} learning_rate="
-          f"{recipe.learning_rate} precision={recipe.precision} ({policy} here); "
-          f"tutorial batch_size={TUTORIAL_BATCH} seq_length={TUTORIAL_SEQ_LENGTH}; "
-          f"warmup={args.warmup} steps={args.steps} rounds={args.rounds} "
-          f"variants={args.variants} seed={args.seed}")
+    print(
+        f"settings: recipe batch_size={recipe.batch_size} sequence_length="
+        f"{recipe.sequence_length} embedding_dim={recipe.embedding_dim} units={recipe.units} "
+        f"num_layers={recipe.num_layers} dropout={recipe.dropout} learning_rate="
+        f"{recipe.learning_rate} precision={recipe.precision} ({policy} here); "
+        f"tutorial batch_size={TUTORIAL_BATCH} seq_length={TUTORIAL_SEQ_LENGTH}; "
+        f"warmup={args.warmup} steps={args.steps} rounds={args.rounds} "
+        f"variants={args.variants} seed={args.seed}"
+    )
 
     text = train_text(args)
     print(f"text: {len(text)} characters, {len(set(text))} distinct", flush=True)
@@ -286,13 +344,17 @@ def main(argv=None) -> None:
     for name in ("zoo", "tutorial"):
         side = sides[name]
         figures[f"{name}_pipeline_tokens_per_second"] = pipeline_rate(
-            side["pipeline"], side["tokens"], batches=200)
+            side["pipeline"], side["tokens"], batches=200
+        )
 
     for name, side in sides.items():
         start = time.perf_counter()
         train_steps(side, args.warmup)
-        print(f"  {name:<15} warm-up ({args.warmup} steps, tracing) "
-              f"{time.perf_counter() - start:6.1f}s", flush=True)
+        print(
+            f"  {name:<15} warm-up ({args.warmup} steps, tracing) "
+            f"{time.perf_counter() - start:6.1f}s",
+            flush=True,
+        )
     wall: dict[str, list[float]] = {name: [] for name in sides}
     cpu: dict[str, list[float]] = {name: [] for name in sides}
     for round_ in range(args.rounds):
@@ -300,9 +362,12 @@ def main(argv=None) -> None:
             seconds, cpu_seconds, loss = train_steps(side, args.steps)
             wall[name].append(seconds)
             cpu[name].append(cpu_seconds)
-            print(f"  round {round_ + 1} {name:<15} {seconds / args.steps * 1000:7.0f} ms/step "
-                  f"wall, {cpu_seconds / args.steps * 1000:7.0f} ms/step CPU, training loss "
-                  f"{loss:.3f}", flush=True)
+            print(
+                f"  round {round_ + 1} {name:<15} {seconds / args.steps * 1000:7.0f} ms/step "
+                f"wall, {cpu_seconds / args.steps * 1000:7.0f} ms/step CPU, training loss "
+                f"{loss:.3f}",
+                flush=True,
+            )
     if "jit" in args.variants:
         jit = bool(sides["zoo_jit"]["model"].jit_compile)
         print(f"  zoo_jit train step compiled with XLA: {jit}")
@@ -311,20 +376,25 @@ def main(argv=None) -> None:
         tokens = side["tokens"] * args.steps
         figures[f"{name}_tokens_per_second"] = tokens / statistics.median(wall[name])
         figures[f"{name}_tokens_per_cpu_second"] = tokens / statistics.median(cpu[name])
-    figures["ratio_zoo_over_tutorial"] = (figures["zoo_tokens_per_second"]
-                                          / figures["tutorial_tokens_per_second"])
-    figures["cpu_ratio_zoo_over_tutorial"] = (figures["zoo_tokens_per_cpu_second"]
-                                              / figures["tutorial_tokens_per_cpu_second"])
+    figures["ratio_zoo_over_tutorial"] = (
+        figures["zoo_tokens_per_second"] / figures["tutorial_tokens_per_second"]
+    )
+    figures["cpu_ratio_zoo_over_tutorial"] = (
+        figures["zoo_tokens_per_cpu_second"] / figures["tutorial_tokens_per_cpu_second"]
+    )
     same_batch = f"zoo_batch{TUTORIAL_BATCH}"
     if same_batch in sides:  # the zoo at the tutorial's batch size
         figures[f"cpu_ratio_{same_batch}_over_tutorial"] = (
             figures[f"{same_batch}_tokens_per_cpu_second"]
-            / figures["tutorial_tokens_per_cpu_second"])
+            / figures["tutorial_tokens_per_cpu_second"]
+        )
     for variant in args.variants:
-        figures[f"ratio_zoo_{variant}_over_zoo"] = (figures[f"zoo_{variant}_tokens_per_second"]
-                                                    / figures["zoo_tokens_per_second"])
+        figures[f"ratio_zoo_{variant}_over_zoo"] = (
+            figures[f"zoo_{variant}_tokens_per_second"] / figures["zoo_tokens_per_second"]
+        )
         figures[f"cpu_ratio_zoo_{variant}_over_zoo"] = (
-            figures[f"zoo_{variant}_tokens_per_cpu_second"] / figures["zoo_tokens_per_cpu_second"])
+            figures[f"zoo_{variant}_tokens_per_cpu_second"] / figures["zoo_tokens_per_cpu_second"]
+        )
     print()
     report(figures, record=args.record and "lm_throughput", data="tiny_shakespeare")
 

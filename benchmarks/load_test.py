@@ -49,10 +49,12 @@ from zoo.layout import versions
 MAX_BODY_BYTES = 256 * 1024
 MALFORMED_SHARE = 0.2
 RSS_GROWTH_LIMIT = (16 * 2**20, 0.02)  # bytes, fraction of the first quarter's median
-WORDS = ("the market rallied as shares of the chip maker rose after strong earnings "
-         "the striker scored twice and the champions won the final at home "
-         "leaders met in geneva to discuss the ceasefire and the border talks "
-         "researchers released a faster processor and a new phone app").split()
+WORDS = (
+    "the market rallied as shares of the chip maker rose after strong earnings "
+    "the striker scored twice and the champions won the final at home "
+    "leaders met in geneva to discuss the ceasefire and the border talks "
+    "researchers released a faster processor and a new phone app"
+).split()
 LABELS = ["World", "Sports", "Business", "Sci/Tech"]
 
 
@@ -67,15 +69,22 @@ def export_tiny_classifier(base_dir: Path) -> Path:
     from zoo.export import export_model
 
     keras.utils.set_random_seed(0)
-    sentences = [" ".join(WORDS[i:i + 12]) for i in range(0, len(WORDS), 6)]
+    sentences = [" ".join(WORDS[i : i + 12]) for i in range(0, len(WORDS), 6)]
     vectorizer = keras.layers.TextVectorization()
     vectorizer.adapt(sentences)
-    settings = dict(vocab_size=vectorizer.vocabulary_size(), num_classes=len(LABELS),
-                    units=8, embedding_dim=8)
+    settings = dict(
+        vocab_size=vectorizer.vocabulary_size(), num_classes=len(LABELS), units=8, embedding_dim=8
+    )
     model = zoo.build("topic_gru", **settings)
-    path = export_model(model, name="topic_gru", settings=settings,
-                        vectorizers={"text": vectorizer}, labels=LABELS, base_dir=base_dir,
-                        max_length=32)
+    path = export_model(
+        model,
+        name="topic_gru",
+        settings=settings,
+        vectorizers={"text": vectorizer},
+        labels=LABELS,
+        base_dir=base_dir,
+        max_length=32,
+    )
     return path.parent
 
 
@@ -94,18 +103,36 @@ def zoo_serve(model_dir: Path, log_path: Path, deadline: float, batching: bool =
     port = free_port()
     with open(log_path, "wb") as log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "zoo.cli", "serve", str(model_dir), "--host", "127.0.0.1",
-             "--port", str(port), "--grpc-port", "0", "--poll-seconds", "60",
-             "--max-body-bytes", str(MAX_BODY_BYTES)] + (["--enable-batching"] if batching
-                                                         else []),
-            stdout=log, stderr=subprocess.STDOUT,
-            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+            [
+                sys.executable,
+                "-m",
+                "zoo.cli",
+                "serve",
+                str(model_dir),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--grpc-port",
+                "0",
+                "--poll-seconds",
+                "60",
+                "--max-body-bytes",
+                str(MAX_BODY_BYTES),
+            ]
+            + (["--enable-batching"] if batching else []),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         while True:
             if server.poll() is not None:
-                raise RuntimeError(f"zoo serve exited ({server.returncode}):\n"
-                                   + log_path.read_text(errors="replace")[-3000:])
+                raise RuntimeError(
+                    f"zoo serve exited ({server.returncode}):\n"
+                    + log_path.read_text(errors="replace")[-3000:]
+                )
             if time.monotonic() > deadline:
                 raise TimeoutError("zoo serve did not start in time")
             with contextlib.suppress(httpx.HTTPError):
@@ -127,8 +154,10 @@ def zoo_serve(model_dir: Path, log_path: Path, deadline: float, batching: bool =
 
 def texts(rng: random.Random, count: int) -> list[str]:
     """Short texts of known and unknown words, an empty one and a 100,000-character one."""
-    pool = [" ".join(rng.choice(WORDS + ["zyzzyva", "quokka"]) for _ in range(rng.randint(1, 40)))
-            for _ in range(count - 2)]
+    pool = [
+        " ".join(rng.choice(WORDS + ["zyzzyva", "quokka"]) for _ in range(rng.randint(1, 40)))
+        for _ in range(count - 2)
+    ]
     return pool + ["", "x" * 100_000]
 
 
@@ -150,12 +179,22 @@ def plan(requests: int, seed: int) -> tuple[list[dict], dict]:
         ("unknown_field", ":predict", "POST", b'{"instance": ["x"]}', 400),
         ("not_a_string", ":predict", "POST", b'{"instances": [1, null]}', 400),
         ("empty_list", ":predict", "POST", b'{"instances": []}', 400),
-        ("unknown_signature", ":predict", "POST",
-         b'{"signature_name": "nope", "instances": ["x"]}', 400),
+        (
+            "unknown_signature",
+            ":predict",
+            "POST",
+            b'{"signature_name": "nope", "instances": ["x"]}',
+            400,
+        ),
         ("unknown_model", "@nope:predict", "POST", b'{"instances": ["x"]}', 404),
         ("unknown_version", "/versions/999:predict", "POST", b'{"instances": ["x"]}', 404),
-        ("too_large", ":predict", "POST",
-         b'{"instances": ["' + b"y" * (MAX_BODY_BYTES + 1) + b'"]}', 413),
+        (
+            "too_large",
+            ":predict",
+            "POST",
+            b'{"instances": ["' + b"y" * (MAX_BODY_BYTES + 1) + b'"]}',
+            413,
+        ),
         ("wrong_method", ":predict", "GET", b"", 400),
     ]
     out = []
@@ -164,12 +203,23 @@ def plan(requests: int, seed: int) -> tuple[list[dict], dict]:
             kind, path, method, body, expect = rng.choice(malformed)
             out.append(dict(kind=kind, path=path, method=method, body=body, expect=expect))
             continue
-        key = (("one", rng.randrange(len(pool))) if rng.random() < 0.8
-               else (rng.choice(["rows", "columns"]), rng.randrange(len(batches))))
+        key = (
+            ("one", rng.randrange(len(pool)))
+            if rng.random() < 0.8
+            else (rng.choice(["rows", "columns"]), rng.randrange(len(batches)))
+        )
         batch, rows = payloads[key]
         body = {"instances": batch} if rows else {"inputs": {"text": batch}}
-        out.append(dict(kind="valid_" + key[0], path=":predict", method="POST",
-                        body=json.dumps(body).encode(), expect=200, key=key))
+        out.append(
+            dict(
+                kind="valid_" + key[0],
+                path=":predict",
+                method="POST",
+                body=json.dumps(body).encode(),
+                expect=200,
+                key=key,
+            )
+        )
     return out, payloads
 
 
@@ -179,15 +229,20 @@ def expected_answers(model_dir: Path, payloads: dict) -> dict:
     from zoo.serving import format_response
 
     predictor = load(model_dir)
-    return {key: json.loads(json.dumps(format_response(predictor.predict(batch), rows)))
-            for key, (batch, rows) in payloads.items()}
+    return {
+        key: json.loads(json.dumps(format_response(predictor.predict(batch), rows)))
+        for key, (batch, rows) in payloads.items()
+    }
 
 
 def same(a, b, rtol=1e-4, atol=1e-6) -> bool:
     """Equal JSON values, floats within tolerance (the server batches as the predictor does)."""
     if isinstance(a, float) or isinstance(b, float):
-        return (isinstance(a, (int, float)) and isinstance(b, (int, float))
-                and math.isclose(a, b, rel_tol=rtol, abs_tol=atol))
+        return (
+            isinstance(a, (int, float))
+            and isinstance(b, (int, float))
+            and math.isclose(a, b, rel_tol=rtol, abs_tol=atol)
+        )
     if isinstance(a, dict):
         return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
     if isinstance(a, list):
@@ -245,8 +300,14 @@ def percentile(values, q):
 # ---------------------------------------------------------------- the run
 
 
-def run(requests: int = 2000, clients: int = 32, seconds: float = 300.0,
-        model_dir: Path | None = None, seed: int = 0, batching: bool = False) -> dict:
+def run(
+    requests: int = 2000,
+    clients: int = 32,
+    seconds: float = 300.0,
+    model_dir: Path | None = None,
+    seed: int = 0,
+    batching: bool = False,
+) -> dict:
     """Run the load test; returns its figures, ``failures`` (a list of strings) among them."""
     import httpx
 
@@ -271,13 +332,15 @@ def run(requests: int = 2000, clients: int = 32, seconds: float = 300.0,
                     local.client = httpx.Client(timeout=60)
                     opened.append(local.client)
                 path = request["path"]
-                target = (f"{url}/v1/models/{path[1:]}" if path.startswith("@")
-                          else base + path)
+                target = f"{url}/v1/models/{path[1:]}" if path.startswith("@") else base + path
                 began = time.perf_counter()
                 try:
                     response = local.client.request(
-                        request["method"], target, content=request["body"] or None,
-                        headers={"Content-Type": "application/json"})
+                        request["method"],
+                        target,
+                        content=request["body"] or None,
+                        headers={"Content-Type": "application/json"},
+                    )
                 except httpx.HTTPError as err:
                     return request, None, f"{type(err).__name__}: {err}", 0.0
                 latency = time.perf_counter() - began
@@ -313,12 +376,16 @@ def summarize(todo, results, expected, samples, wall, clients, log_tail) -> dict
             failures.append(f"{request['kind']}: {status} {answer}")
         elif status != request["expect"]:
             unexpected += 1
-            failures.append(f"{request['kind']}: {status} where {request['expect']} was due: "
-                            f"{str(answer)[:200]}")
+            failures.append(
+                f"{request['kind']}: {status} where {request['expect']} was due: "
+                f"{str(answer)[:200]}"
+            )
         elif "key" in request and not same(answer, expected[request["key"]]):
             wrong += 1
-            failures.append(f"{request['kind']}: answer {str(answer)[:200]} differs from the "
-                            f"predictor's {str(expected[request['key']])[:200]}")
+            failures.append(
+                f"{request['kind']}: answer {str(answer)[:200]} differs from the "
+                f"predictor's {str(expected[request['key']])[:200]}"
+            )
         if request["kind"] == "valid_one" and status == 200:
             latencies.append(latency)
     if len(results) < len(todo):
@@ -329,8 +396,10 @@ def summarize(todo, results, expected, samples, wall, clients, log_tail) -> dict
     if not samples:
         failures.append("no memory samples of the server process")
     elif last - first > limit:
-        failures.append(f"server memory grew by {(last - first) / 2**20:.1f} MiB between the "
-                        f"first and last quarters (limit {limit / 2**20:.1f} MiB)")
+        failures.append(
+            f"server memory grew by {(last - first) / 2**20:.1f} MiB between the "
+            f"first and last quarters (limit {limit / 2**20:.1f} MiB)"
+        )
     if failures and log_tail:
         failures.append("server log ends with:\n" + log_tail)
     mib = 2**20
@@ -362,40 +431,62 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--requests", type=int, default=2000)
     p.add_argument("--clients", type=int, default=32)
-    p.add_argument("--seconds", type=float, default=300.0,
-                   help="hard bound on the whole run, server start included")
-    p.add_argument("--model-dir", type=Path, default=None,
-                   help="serve this model directory (integer versions) instead of a tiny export")
+    p.add_argument(
+        "--seconds",
+        type=float,
+        default=300.0,
+        help="hard bound on the whole run, server start included",
+    )
+    p.add_argument(
+        "--model-dir",
+        type=Path,
+        default=None,
+        help="serve this model directory (integer versions) instead of a tiny export",
+    )
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--batching", choices=("off", "on", "both"), default="both",
-                   help="serve without batching, with it, or both back to back (default)")
+    p.add_argument(
+        "--batching",
+        choices=("off", "on", "both"),
+        default="both",
+        help="serve without batching, with it, or both back to back (default)",
+    )
     add_record_flag(p)
     args = p.parse_args(argv)
     if args.requests < 1 or args.clients < 1 or args.seconds <= 0:
         p.error("--requests and --clients must be >= 1 and --seconds > 0")
     print_machine()
-    print(f"settings: requests={args.requests} clients={args.clients} seconds={args.seconds:g} "
-          f"malformed share={MALFORMED_SHARE:.0%} model_dir={args.model_dir or 'tiny topic_gru'}")
-    print(f"memory criterion: median VmRSS of the last quarter minus that of the first "
-          f"<= max({RSS_GROWTH_LIMIT[0] // 2**20} MiB, {RSS_GROWTH_LIMIT[1]:.0%} of the first)")
+    print(
+        f"settings: requests={args.requests} clients={args.clients} seconds={args.seconds:g} "
+        f"malformed share={MALFORMED_SHARE:.0%} model_dir={args.model_dir or 'tiny topic_gru'}"
+    )
+    print(
+        f"memory criterion: median VmRSS of the last quarter minus that of the first "
+        f"<= max({RSS_GROWTH_LIMIT[0] // 2**20} MiB, {RSS_GROWTH_LIMIT[1]:.0%} of the first)"
+    )
     modes = {"off": [False], "on": [True], "both": [False, True]}[args.batching]
     failed, speed = False, {}
     for batching in modes:
         print(f"\n--- batching {'on' if batching else 'off'}")
-        figures = run(args.requests, args.clients, args.seconds, args.model_dir, args.seed,
-                      batching)
+        figures = run(
+            args.requests, args.clients, args.seconds, args.model_dir, args.seed, batching
+        )
         failures = figures.pop("failures")
         for failure in failures[:20]:
             print(f"FAIL {failure}")
         figures["result"] = "FAIL" if failures else "PASS"
         failed |= bool(failures)
         speed[batching] = figures["requests_per_second"]
-        report({f"{'batching' if batching else 'no_batching'}_{k}": v
-                for k, v in figures.items()}, record=args.record and "load_test",
-               data=Path(args.model_dir).name if args.model_dir else "tiny classifier")
+        report(
+            {f"{'batching' if batching else 'no_batching'}_{k}": v for k, v in figures.items()},
+            record=args.record and "load_test",
+            data=Path(args.model_dir).name if args.model_dir else "tiny classifier",
+        )
     if len(speed) == 2:
-        report({"batching_speedup": speed[True] / speed[False]}, record=args.record and "load_test",
-               data=Path(args.model_dir).name if args.model_dir else "tiny classifier")
+        report(
+            {"batching_speedup": speed[True] / speed[False]},
+            record=args.record and "load_test",
+            data=Path(args.model_dir).name if args.model_dir else "tiny classifier",
+        )
     return 1 if failed else 0
 
 

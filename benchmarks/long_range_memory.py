@@ -41,8 +41,9 @@ from benchmarks.common import add_record_flag, print_machine, report
 CELL_NAMES = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
 
 
-def make_data(n: int, length: int, *, num_classes: int, vocab_size: int,
-              rng: np.random.Generator, vary: bool) -> tuple[np.ndarray, np.ndarray]:
+def make_data(
+    n: int, length: int, *, num_classes: int, vocab_size: int, rng: np.random.Generator, vary: bool
+) -> tuple[np.ndarray, np.ndarray]:
     """``n`` sequences: a class marker, then ``length`` distractors (or 1..length if ``vary``).
 
     Markers are tokens ``1..num_classes`` and the label is ``marker - 1``;
@@ -70,13 +71,21 @@ def run_one(cell: str, length: int, args) -> tuple[float, float]:
     x_train, y_train = make_data(args.examples, length, vary=not args.fixed_length, **kwargs)
     x_test, y_test = make_data(args.test_examples, length, vary=False, **kwargs)
 
-    model = zoo.build("sentiment_lstm", cell=cell, bidirectional=False,
-                      vocab_size=args.vocab_size, num_classes=args.classes,
-                      units=args.units, embedding_dim=args.embedding_dim,
-                      dropout=0.0, learning_rate=args.learning_rate)
+    model = zoo.build(
+        "sentiment_lstm",
+        cell=cell,
+        bidirectional=False,
+        vocab_size=args.vocab_size,
+        num_classes=args.classes,
+        units=args.units,
+        embedding_dim=args.embedding_dim,
+        dropout=0.0,
+        learning_rate=args.learning_rate,
+    )
     start = time.perf_counter()
-    model.fit(x_train, y_train, batch_size=args.batch_size, epochs=args.epochs,
-              shuffle=True, verbose=0)
+    model.fit(
+        x_train, y_train, batch_size=args.batch_size, epochs=args.epochs, shuffle=True, verbose=0
+    )
     _, accuracy = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
     seconds = time.perf_counter() - start
     keras.backend.clear_session()
@@ -85,8 +94,13 @@ def run_one(cell: str, length: int, args) -> tuple[float, float]:
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--lengths", type=int, nargs="+", default=[10, 50, 100, 200],
-                   help="numbers of distractors T after the marker")
+    p.add_argument(
+        "--lengths",
+        type=int,
+        nargs="+",
+        default=[10, 50, 100, 200],
+        help="numbers of distractors T after the marker",
+    )
     p.add_argument("--cells", nargs="+", default=list(CELL_NAMES), choices=list(CELL_NAMES))
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--examples", type=int, default=3000, help="training sequences per (cell, T)")
@@ -98,8 +112,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--learning-rate", type=float, default=3e-3)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--fixed-length", action="store_true",
-                   help="train on exactly T distractors instead of 1..T")
+    p.add_argument(
+        "--fixed-length", action="store_true", help="train on exactly T distractors instead of 1..T"
+    )
     p.add_argument("--quick", action="store_true", help="tiny settings for a smoke run")
     add_record_flag(p)
     args = p.parse_args(argv)
@@ -114,14 +129,18 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     args = parse_args(argv)
     print_machine()
-    print(f"settings: lengths={args.lengths} cells={args.cells} epochs={args.epochs} "
-          f"examples={args.examples} test_examples={args.test_examples} "
-          f"classes={args.classes} (chance {1 / args.classes:.2f}) vocab_size={args.vocab_size} "
-          f"units={args.units} embedding_dim={args.embedding_dim} "
-          f"batch_size={args.batch_size} learning_rate={args.learning_rate} seed={args.seed}")
-    print(f"task: label = first token; training sequences hold "
-          f"{'exactly T' if args.fixed_length else '1..T'} distractors, "
-          f"held-out sequences exactly T")
+    print(
+        f"settings: lengths={args.lengths} cells={args.cells} epochs={args.epochs} "
+        f"examples={args.examples} test_examples={args.test_examples} "
+        f"classes={args.classes} (chance {1 / args.classes:.2f}) vocab_size={args.vocab_size} "
+        f"units={args.units} embedding_dim={args.embedding_dim} "
+        f"batch_size={args.batch_size} learning_rate={args.learning_rate} seed={args.seed}"
+    )
+    print(
+        f"task: label = first token; training sequences hold "
+        f"{'exactly T' if args.fixed_length else '1..T'} distractors, "
+        f"held-out sequences exactly T"
+    )
 
     accuracy: dict[tuple[str, int], float] = {}
     total = time.perf_counter()
@@ -129,23 +148,28 @@ def main(argv=None) -> None:
         for length in args.lengths:
             acc, seconds = run_one(cell, length, args)
             accuracy[cell, length] = acc
-            print(f"  {CELL_NAMES[cell]:<9} T={length:<4} accuracy {acc:.3f}  ({seconds:.0f}s)",
-                  flush=True)
+            print(
+                f"  {CELL_NAMES[cell]:<9} T={length:<4} accuracy {acc:.3f}  ({seconds:.0f}s)",
+                flush=True,
+            )
     total = time.perf_counter() - total
 
     print("\nheld-out accuracy by cell (rows) and distractors T (columns)")
     print(f"{'cell':<10}" + "".join(f"{'T=' + str(t):>8}" for t in args.lengths))
     for cell in args.cells:
-        print(f"{CELL_NAMES[cell]:<10}" + "".join(f"{accuracy[cell, t]:>8.3f}"
-                                                  for t in args.lengths))
+        print(
+            f"{CELL_NAMES[cell]:<10}" + "".join(f"{accuracy[cell, t]:>8.3f}" for t in args.lengths)
+        )
     print(f"chance: {1 / args.classes:.3f}; training and evaluation took {total:.0f}s\n")
 
-    figures = {f"accuracy_{cell}_T{t}": accuracy[cell, t] for cell in args.cells
-               for t in args.lengths}
+    figures = {
+        f"accuracy_{cell}_T{t}": accuracy[cell, t] for cell in args.cells for t in args.lengths
+    }
     longest = max(args.lengths)
     if "lstm" in args.cells and "simple_rnn" in args.cells:
         figures[f"ratio_lstm_over_simple_rnn_T{longest}"] = (
-            accuracy["lstm", longest] / accuracy["simple_rnn", longest])
+            accuracy["lstm", longest] / accuracy["simple_rnn", longest]
+        )
     report(figures, record=args.record and "long_range_memory", data="synthetic sequences")
 
 

@@ -41,17 +41,36 @@ def free_ports(count: int) -> list[int]:
 
 def _train(flags: list[str], run_dir: Path, workers: int) -> dict:
     """``zoo train`` on ``workers`` processes; the chief's metrics.json."""
-    base = [sys.executable, "-m", "zoo.cli", "train", "stacked_lstm", *flags,
-            "--run-dir", str(run_dir), "--no-export", "--verbose", "0"]
+    base = [
+        sys.executable,
+        "-m",
+        "zoo.cli",
+        "train",
+        "stacked_lstm",
+        *flags,
+        "--run-dir",
+        str(run_dir),
+        "--no-export",
+        "--verbose",
+        "0",
+    ]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     if workers == 1:
         processes = [subprocess.Popen([*base, "--distribute", "none"], env=env)]
     else:
         cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(workers)]}
-        processes = [subprocess.Popen([*base, "--distribute", "multiworker"], env={
-            **env, "TF_CONFIG": json.dumps({"cluster": cluster,
-                                            "task": {"type": "worker", "index": i}})})
-            for i in range(workers)]
+        processes = [
+            subprocess.Popen(
+                [*base, "--distribute", "multiworker"],
+                env={
+                    **env,
+                    "TF_CONFIG": json.dumps(
+                        {"cluster": cluster, "task": {"type": "worker", "index": i}}
+                    ),
+                },
+            )
+            for i in range(workers)
+        ]
     codes = [p.wait() for p in processes]
     if any(codes):
         raise SystemExit(f"zoo train exited with {codes}")
@@ -60,8 +79,9 @@ def _train(flags: list[str], run_dir: Path, workers: int) -> dict:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--manual-dir", required=True,
-                        help="folder holding tiny_shakespeare's input.txt")
+    parser.add_argument(
+        "--manual-dir", required=True, help="folder holding tiny_shakespeare's input.txt"
+    )
     parser.add_argument("--data-dir", help="tfds data directory (default: a temporary one)")
     parser.add_argument("--steps", type=int, default=200, help="training steps (one epoch)")
     parser.add_argument("--batch-size", type=int, default=32, help="the global batch")
@@ -72,13 +92,28 @@ def main(argv=None) -> None:
     print_machine()
     with tempfile.TemporaryDirectory() as root:
         root = Path(root)
-        size = (["--units", "32", "--embedding-dim", "8", "--sequence-length", "32"]
-                if args.quick else [])
+        size = (
+            ["--units", "32", "--embedding-dim", "8", "--sequence-length", "32"]
+            if args.quick
+            else []
+        )
         steps = 10 if args.quick else args.steps
         data_dir = args.data_dir or str(root / "tfds")
-        flags = ["--manual-dir", args.manual_dir, "--data-dir", data_dir,
-                 "--epochs", "1", "--max-steps", str(steps), "--batch-size",
-                 str(args.batch_size), "--precision", "float32", *size]
+        flags = [
+            "--manual-dir",
+            args.manual_dir,
+            "--data-dir",
+            data_dir,
+            "--epochs",
+            "1",
+            "--max-steps",
+            str(steps),
+            "--batch-size",
+            str(args.batch_size),
+            "--precision",
+            "float32",
+            *size,
+        ]
         print(f"settings: stacked_lstm {' '.join(flags[4:])}")
         from zoo.data import find_builder, prepare
 
@@ -88,16 +123,20 @@ def main(argv=None) -> None:
         one = _train(flags, root / "one", 1)
         two = _train(flags, root / "two", 2)
         print(f"wall: {time.perf_counter() - started:.0f} s for both")
-    report({
-        "one_worker_examples_per_second": one["examples_per_second"],
-        "two_workers_examples_per_second": two["examples_per_second"],
-        "ratio_two_over_one": two["examples_per_second"] / one["examples_per_second"],
-        "one_worker_loss": one["history"]["loss"][-1],
-        "two_workers_loss": two["history"]["loss"][-1],
-        "one_worker_val_loss": one["history"]["val_loss"][-1],
-        "two_workers_val_loss": two["history"]["val_loss"][-1],
-        "two_workers_replicas": two["replicas"],
-    }, record=args.record and "multiworker", data="tiny_shakespeare")
+    report(
+        {
+            "one_worker_examples_per_second": one["examples_per_second"],
+            "two_workers_examples_per_second": two["examples_per_second"],
+            "ratio_two_over_one": two["examples_per_second"] / one["examples_per_second"],
+            "one_worker_loss": one["history"]["loss"][-1],
+            "two_workers_loss": two["history"]["loss"][-1],
+            "one_worker_val_loss": one["history"]["val_loss"][-1],
+            "two_workers_val_loss": two["history"]["val_loss"][-1],
+            "two_workers_replicas": two["replicas"],
+        },
+        record=args.record and "multiworker",
+        data="tiny_shakespeare",
+    )
 
 
 if __name__ == "__main__":

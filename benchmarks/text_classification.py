@@ -40,8 +40,18 @@ from benchmarks.common import add_record_flag, print_machine, record_model, repo
 
 MODELS = ("sentiment_lstm", "topic_gru")
 TOKENS = r"(?u)\b\w+\b|[^\w\s]"  # words (one letter too) and single punctuation marks
-QUICK = ["--epochs", "1", "--max-steps", "2", "--units", "8", "--embedding-dim", "8",
-         "--vocab-size", "200"]
+QUICK = [
+    "--epochs",
+    "1",
+    "--max-steps",
+    "2",
+    "--units",
+    "8",
+    "--embedding-dim",
+    "8",
+    "--vocab-size",
+    "200",
+]
 
 
 class NBSVM:
@@ -58,8 +68,9 @@ class NBSVM:
         labels = np.asarray(labels)
         self.classes = np.unique(labels)
         if len(self.classes) < 2:
-            raise ValueError(f"NBSVM needs two or more classes; the labels hold "
-                             f"{list(self.classes)}")
+            raise ValueError(
+                f"NBSVM needs two or more classes; the labels hold {list(self.classes)}"
+            )
         # Two classes: one model for the second; more: one per class against the rest.
         targets = self.classes[1:] if len(self.classes) == 2 else self.classes
         self.models = [self._fit_one(features, labels == target) for target in targets]
@@ -76,8 +87,12 @@ class NBSVM:
 
     def predict(self, texts) -> np.ndarray:
         features = self.vectorizer.transform(texts)
-        scores = np.column_stack([model.decision_function(features.multiply(ratio).tocsr())
-                                  for ratio, model in self.models])
+        scores = np.column_stack(
+            [
+                model.decision_function(features.multiply(ratio).tocsr())
+                for ratio, model in self.models
+            ]
+        )
         if len(self.classes) == 2:
             return self.classes[(scores[:, 0] > 0).astype(int)]
         return self.classes[scores.argmax(axis=1)]
@@ -92,13 +107,17 @@ def find_sets(data, chosen=None) -> dict[str, tuple[Path, Path]]:
     """``{name: (train.csv, test.csv)}`` for each subfolder of ``data`` holding both."""
     if not Path(data).is_dir():
         raise ValueError(f"--data {data}: not a folder")
-    found = {path.name: (path / "train.csv", path / "test.csv")
-             for path in sorted(Path(data).iterdir())
-             if (path / "train.csv").is_file() and (path / "test.csv").is_file()}
+    found = {
+        path.name: (path / "train.csv", path / "test.csv")
+        for path in sorted(Path(data).iterdir())
+        if (path / "train.csv").is_file() and (path / "test.csv").is_file()
+    }
     unknown = sorted(set(chosen or ()) - set(found))
     if unknown:
-        raise ValueError(f"--sets {' '.join(unknown)}: not under {data}; found: "
-                         f"{', '.join(found) or 'no folder with train.csv and test.csv'}")
+        raise ValueError(
+            f"--sets {' '.join(unknown)}: not under {data}; found: "
+            f"{', '.join(found) or 'no folder with train.csv and test.csv'}"
+        )
     return {name: found[name] for name in chosen} if chosen else found
 
 
@@ -110,14 +129,32 @@ def train_recipe(model: str, train_file, test_file, seed: int, flags, workdir: P
 
     recipe = {"sentiment_lstm": SentimentLSTMRecipe, "topic_gru": TopicGRURecipe}[model]
     run_dir = workdir / f"{model}-{seed}"
-    config = training.parse_config(recipe, [
-        "--train-file", str(train_file), "--eval-file", str(test_file), "--seed", str(seed),
-        "--run-dir", str(run_dir / "run"), "--export-dir", str(run_dir / "exports"),
-        "--verbose", "0", *flags])
+    config = training.parse_config(
+        recipe,
+        [
+            "--train-file",
+            str(train_file),
+            "--eval-file",
+            str(test_file),
+            "--seed",
+            str(seed),
+            "--run-dir",
+            str(run_dir / "run"),
+            "--export-dir",
+            str(run_dir / "exports"),
+            "--verbose",
+            "0",
+            *flags,
+        ],
+    )
     started = time.perf_counter()
     metrics = training.run(config)
-    return {"export": metrics["export"], "train_seconds": metrics["wall_seconds"],
-            "run_seconds": time.perf_counter() - started, "history": metrics["history"]}
+    return {
+        "export": metrics["export"],
+        "train_seconds": metrics["wall_seconds"],
+        "run_seconds": time.perf_counter() - started,
+        "history": metrics["history"],
+    }
 
 
 def _name(text: str) -> str:
@@ -152,8 +189,10 @@ def main(argv=None) -> None:
 
     sets = find_sets(args.data, args.sets) if args.data else {}
     if args.train_file:
-        sets[Path(args.train_file).parent.name or "files"] = (Path(args.train_file),
-                                                              Path(args.eval_file))
+        sets[Path(args.train_file).parent.name or "files"] = (
+            Path(args.train_file),
+            Path(args.eval_file),
+        )
     print_machine()
     print(f"seeds: {seeds}; recipe flags: {' '.join(flags) or 'none (the recipe defaults)'}")
     rows, figures, measured = [], {}, {model: [] for model in args.models}
@@ -161,19 +200,26 @@ def main(argv=None) -> None:
         for set_name, (train_file, test_file) in sets.items():
             train_texts, train_labels = read_labeled(train_file)
             test_texts, test_labels = read_labeled(test_file)
-            print(f"{set_name}: {len(train_texts)} train, {len(test_texts)} test texts, "
-                  f"{len(set(train_labels))} classes", flush=True)
+            print(
+                f"{set_name}: {len(train_texts)} train, {len(test_texts)} test texts, "
+                f"{len(set(train_labels))} classes",
+                flush=True,
+            )
             baseline = nbsvm_accuracy(train_texts, train_labels, test_texts, test_labels)
             key = _name(set_name)
             figures[f"{key}_nbsvm_accuracy"] = baseline
             for model in args.models:
                 runs = []
                 for seed in range(seeds):
-                    run = train_recipe(model, train_file, test_file, seed, flags,
-                                       Path(workdir) / key)
+                    run = train_recipe(
+                        model, train_file, test_file, seed, flags, Path(workdir) / key
+                    )
                     run["accuracy"] = evaluate(run["export"], test_file)["accuracy"]
-                    print(f"  {model} seed {seed}: accuracy {run['accuracy']:.4f}, "
-                          f"{run['train_seconds']:.0f} s training", flush=True)
+                    print(
+                        f"  {model} seed {seed}: accuracy {run['accuracy']:.4f}, "
+                        f"{run['train_seconds']:.0f} s training",
+                        flush=True,
+                    )
                     runs.append(run)
                 accuracies = [run["accuracy"] for run in runs]
                 mean = statistics.fmean(accuracies)
@@ -181,24 +227,44 @@ def main(argv=None) -> None:
                 train_s = statistics.fmean(run["train_seconds"] for run in runs)
                 run_s = statistics.fmean(run["run_seconds"] for run in runs)
                 points = 100 * (mean - baseline)
-                rows.append(f"| {set_name} | {model} | {mean:.4f} ± {sd:.4f} | {baseline:.4f} | "
-                            f"{points:+.2f} | {train_s:.0f} | {run_s:.0f} |")
-                measured[model].append(Figure(
-                    metric="accuracy", value=mean, data=set_name,
-                    baseline={"name": "NBSVM", "value": baseline},
-                    detail={"seeds": seeds, "std": sd, "train_seconds": train_s,
-                            "run_seconds": run_s, "recipe_flags": flags,
-                            "history": runs[0]["history"]}))  # seed 0's, for its curves
-                figures |= {f"{key}_{model}_accuracy": mean, f"{key}_{model}_accuracy_sd": sd,
-                            f"{key}_{model}_minus_nbsvm_points": points,
-                            f"{key}_{model}_train_seconds": train_s,
-                            f"{key}_{model}_run_seconds": run_s}
-    print("\n| set | model | accuracy (mean ± sd) | NBSVM | difference (points) | "
-          "training s | run s |\n|---|---|---|---|---|---|---|")
+                rows.append(
+                    f"| {set_name} | {model} | {mean:.4f} ± {sd:.4f} | {baseline:.4f} | "
+                    f"{points:+.2f} | {train_s:.0f} | {run_s:.0f} |"
+                )
+                measured[model].append(
+                    Figure(
+                        metric="accuracy",
+                        value=mean,
+                        data=set_name,
+                        baseline={"name": "NBSVM", "value": baseline},
+                        detail={
+                            "seeds": seeds,
+                            "std": sd,
+                            "train_seconds": train_s,
+                            "run_seconds": run_s,
+                            "recipe_flags": flags,
+                            "history": runs[0]["history"],
+                        },
+                    )
+                )  # seed 0's, for its curves
+                figures |= {
+                    f"{key}_{model}_accuracy": mean,
+                    f"{key}_{model}_accuracy_sd": sd,
+                    f"{key}_{model}_minus_nbsvm_points": points,
+                    f"{key}_{model}_train_seconds": train_s,
+                    f"{key}_{model}_run_seconds": run_s,
+                }
+    print(
+        "\n| set | model | accuracy (mean ± sd) | NBSVM | difference (points) | "
+        "training s | run s |\n|---|---|---|---|---|---|---|"
+    )
     print("\n".join(rows))
     for model in args.models:
-        gaps = [value for name, value in figures.items()
-                if name.endswith(f"_{model}_minus_nbsvm_points")]
+        gaps = [
+            value
+            for name, value in figures.items()
+            if name.endswith(f"_{model}_minus_nbsvm_points")
+        ]
         if gaps:
             figures[f"{model}_min_minus_nbsvm_points"] = min(gaps)
     print()

@@ -82,8 +82,8 @@ def make_reviews(n: int, *, words: int, seed: int) -> tuple[list[str], list[int]
     rng = np.random.default_rng(seed)
     vocabulary = np.array(_pseudo_words(words, np.random.default_rng(1234)))
     positive = vocabulary[:SENTIMENT_WORDS]
-    negative = vocabulary[SENTIMENT_WORDS:2 * SENTIMENT_WORDS]
-    filler = vocabulary[2 * SENTIMENT_WORDS:]
+    negative = vocabulary[SENTIMENT_WORDS : 2 * SENTIMENT_WORDS]
+    filler = vocabulary[2 * SENTIMENT_WORDS :]
     zipf = 1.0 / np.arange(1, len(filler) + 1) ** 1.07
     zipf /= zipf.sum()
     lengths = np.clip(np.rint(rng.lognormal(np.log(174), 0.77, size=n)), 10, 2500).astype(int)
@@ -132,15 +132,29 @@ def prepare_zoo(args, train_file: Path, test_file: Path) -> dict:
 
     keras.utils.set_random_seed(args.seed)
     start = time.perf_counter()
-    data = classification_data(train_file=str(train_file), eval_file=str(test_file),
-                               vocab_size=args.vocab_size, sequence_length=args.sequence_length,
-                               batch_size=args.batch_size, seed=args.seed)
+    data = classification_data(
+        train_file=str(train_file),
+        eval_file=str(test_file),
+        vocab_size=args.vocab_size,
+        sequence_length=args.sequence_length,
+        batch_size=args.batch_size,
+        seed=args.seed,
+    )
     prepare = time.perf_counter() - start
-    model = zoo.build("sentiment_lstm", vocab_size=data.vectorizers["text"].vocabulary_size(),
-                      num_classes=len(data.labels), learning_rate=args.learning_rate)
+    model = zoo.build(
+        "sentiment_lstm",
+        vocab_size=data.vectorizers["text"].vocabulary_size(),
+        num_classes=len(data.labels),
+        learning_rate=args.learning_rate,
+    )
     model.jit_compile = args.jit_compile  # read when the train step is first built
-    return {"model": model, "train": data.train, "test": data.test,
-            "examples": data.train_examples, "prepare": prepare}
+    return {
+        "model": model,
+        "train": data.train,
+        "test": data.test,
+        "examples": data.train_examples,
+        "prepare": prepare,
+    }
 
 
 def prepare_tutorial(args, train_file: Path, test_file: Path) -> dict:
@@ -171,24 +185,34 @@ def prepare_tutorial(args, train_file: Path, test_file: Path) -> dict:
             self.length = length
 
         def call(self, ids):
-            return ids[:, :self.length]
+            return ids[:, : self.length]
 
-    model = keras.Sequential([
-        encoder,
-        Truncate(args.sequence_length),
-        keras.layers.Embedding(input_dim=len(encoder.get_vocabulary()), output_dim=128,
-                               mask_zero=True),
-        keras.layers.Bidirectional(keras.layers.LSTM(64)),
-        keras.layers.Dense(64, activation="relu"),
-        keras.layers.Dense(1),
-    ])
+    model = keras.Sequential(
+        [
+            encoder,
+            Truncate(args.sequence_length),
+            keras.layers.Embedding(
+                input_dim=len(encoder.get_vocabulary()), output_dim=128, mask_zero=True
+            ),
+            keras.layers.Bidirectional(keras.layers.LSTM(64)),
+            keras.layers.Dense(64, activation="relu"),
+            keras.layers.Dense(1),
+        ]
+    )
     learning_rate = args.tutorial_learning_rate or args.learning_rate
-    model.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True),
-                  optimizer=keras.optimizers.Adam(learning_rate),
-                  metrics=[keras.metrics.BinaryAccuracy(threshold=0.0, name="accuracy")],
-                  jit_compile=False)  # TextVectorization does not compile with XLA
-    return {"model": model, "train": train_dataset, "test": test_dataset,
-            "examples": int(splits["train"].cardinality()), "prepare": prepare}
+    model.compile(
+        loss=keras.losses.BinaryCrossentropy(from_logits=True),
+        optimizer=keras.optimizers.Adam(learning_rate),
+        metrics=[keras.metrics.BinaryAccuracy(threshold=0.0, name="accuracy")],
+        jit_compile=False,
+    )  # TextVectorization does not compile with XLA
+    return {
+        "model": model,
+        "train": train_dataset,
+        "test": test_dataset,
+        "examples": int(splits["train"].cardinality()),
+        "prepare": prepare,
+    }
 
 
 def train_interleaved(sides: dict, epochs: int, verbose: int) -> None:
@@ -208,35 +232,61 @@ def train_interleaved(sides: dict, epochs: int, verbose: int) -> None:
             side["cpu_seconds"].append(time.process_time() - cpu)
             metrics = side["model"].evaluate(side["test"], verbose=0, return_dict=True)
             side["accuracy"].append(float(metrics["accuracy"]))
-            print(f"  epoch {epoch + 1} {name:<9} {side['seconds'][-1]:6.1f}s wall, "
-                  f"{side['cpu_seconds'][-1]:6.1f}s CPU; test accuracy "
-                  f"{side['accuracy'][-1]:.4f}", flush=True)
+            print(
+                f"  epoch {epoch + 1} {name:<9} {side['seconds'][-1]:6.1f}s wall, "
+                f"{side['cpu_seconds'][-1]:6.1f}s CPU; test accuracy "
+                f"{side['accuracy'][-1]:.4f}",
+                flush=True,
+            )
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--examples", type=int, default=10000,
-                   help="training reviews (a tenth of them is held out for validation)")
+    p.add_argument(
+        "--examples",
+        type=int,
+        default=10000,
+        help="training reviews (a tenth of them is held out for validation)",
+    )
     p.add_argument("--test-examples", type=int, default=2500)
     p.add_argument("--epochs", type=int, default=4, help="epochs 2..N are timed")
     p.add_argument("--batch-size", type=int, default=64, help="both pipelines")
     p.add_argument("--vocab-size", type=int, default=10000, help="vocabulary cap of both")
-    p.add_argument("--sequence-length", type=int, default=400,
-                   help="both keep at most this many tokens of a review")
+    p.add_argument(
+        "--sequence-length",
+        type=int,
+        default=400,
+        help="both keep at most this many tokens of a review",
+    )
     p.add_argument("--words", type=int, default=5000, help="distinct words in the reviews")
     p.add_argument("--learning-rate", type=float, default=1e-3)
-    p.add_argument("--tutorial-learning-rate", type=float, default=None,
-                   help="the tutorial's optimizer rate (its own is 1e-4); default: --learning-rate")
-    p.add_argument("--jit-compile", action=argparse.BooleanOptionalAction, default=False,
-                   help="compile the zoo's training step with XLA")
+    p.add_argument(
+        "--tutorial-learning-rate",
+        type=float,
+        default=None,
+        help="the tutorial's optimizer rate (its own is 1e-4); default: --learning-rate",
+    )
+    p.add_argument(
+        "--jit-compile",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="compile the zoo's training step with XLA",
+    )
     p.add_argument("--only", choices=["zoo", "tutorial"], help="run one side only")
     p.add_argument("--seed", type=int, default=0, help="first seed")
-    p.add_argument("--seeds", type=int, default=3,
-                   help="comparisons on reviews and weights of seeds seed..seed+N-1")
+    p.add_argument(
+        "--seeds",
+        type=int,
+        default=3,
+        help="comparisons on reviews and weights of seeds seed..seed+N-1",
+    )
     p.add_argument("--verbose", type=int, default=0)
-    p.add_argument("--quick", action="store_true",
-                   help="tiny settings for a smoke run (too few reviews to fill the length "
-                        "buckets: its ratio means nothing)")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny settings for a smoke run (too few reviews to fill the length "
+        "buckets: its ratio means nothing)",
+    )
     add_record_flag(p)
     args = p.parse_args(argv)
     if args.quick:
@@ -253,28 +303,40 @@ def run_seed(args) -> dict:
     print(f"seed {args.seed}:", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         train_file, test_file = Path(tmp) / "train.csv", Path(tmp) / "test.csv"
-        texts, labels = make_reviews(args.examples + args.test_examples, words=args.words,
-                                     seed=args.seed)
-        write_csv(train_file, texts[:args.examples], labels[:args.examples])
-        write_csv(test_file, texts[args.examples:], labels[args.examples:])
+        texts, labels = make_reviews(
+            args.examples + args.test_examples, words=args.words, seed=args.seed
+        )
+        write_csv(train_file, texts[: args.examples], labels[: args.examples])
+        write_csv(test_file, texts[args.examples :], labels[args.examples :])
         lengths = np.array([len(t.split()) for t in texts])
-        print(f"  reviews: words per review mean {lengths.mean():.0f}, median "
-              f"{np.median(lengths):.0f}, 90th percentile {np.percentile(lengths, 90):.0f}, "
-              f"max {lengths.max()}; longer than {args.sequence_length}: "
-              f"{(lengths > args.sequence_length).mean():.1%}", flush=True)
+        print(
+            f"  reviews: words per review mean {lengths.mean():.0f}, median "
+            f"{np.median(lengths):.0f}, 90th percentile {np.percentile(lengths, 90):.0f}, "
+            f"max {lengths.max()}; longer than {args.sequence_length}: "
+            f"{(lengths > args.sequence_length).mean():.1%}",
+            flush=True,
+        )
 
         makers = {"zoo": prepare_zoo, "tutorial": prepare_tutorial}
-        sides = {name: make(args, train_file, test_file) for name, make in makers.items()
-                 if args.only in (None, name)}
+        sides = {
+            name: make(args, train_file, test_file)
+            for name, make in makers.items()
+            if args.only in (None, name)
+        }
         for name, side in sides.items():
-            print(f"  {name:<9} prepared in {side['prepare']:.1f}s; {side['examples']} training "
-                  f"examples", flush=True)
+            print(
+                f"  {name:<9} prepared in {side['prepare']:.1f}s; {side['examples']} training "
+                f"examples",
+                flush=True,
+            )
         train_interleaved(sides, args.epochs, args.verbose)
         if "zoo" in sides:
             jit = bool(sides["zoo"]["model"].jit_compile)
             print(f"  zoo training step compiled with XLA: {jit}")
-        return {name: {key: side[key] for key in ("examples", "seconds", "cpu_seconds", "accuracy")}
-                for name, side in sides.items()}
+        return {
+            name: {key: side[key] for key in ("examples", "seconds", "cpu_seconds", "accuracy")}
+            for name, side in sides.items()
+        }
 
 
 def main(argv=None) -> None:
@@ -282,36 +344,47 @@ def main(argv=None) -> None:
     # Bucketed batches have no known count, so every epoch ends by running out of data.
     warnings.filterwarnings("ignore", message="Your input ran out of data")
     print_machine()
-    print(f"settings: examples={args.examples} test_examples={args.test_examples} "
-          f"epochs={args.epochs} (timed: 2..{args.epochs}) batch_size={args.batch_size} "
-          f"vocab_size={args.vocab_size} sequence_length={args.sequence_length} "
-          f"words={args.words} learning_rate={args.learning_rate} "
-          f"tutorial_learning_rate={args.tutorial_learning_rate or args.learning_rate} "
-          f"jit_compile={args.jit_compile} seeds={args.seed}..{args.seed + args.seeds - 1}")
+    print(
+        f"settings: examples={args.examples} test_examples={args.test_examples} "
+        f"epochs={args.epochs} (timed: 2..{args.epochs}) batch_size={args.batch_size} "
+        f"vocab_size={args.vocab_size} sequence_length={args.sequence_length} "
+        f"words={args.words} learning_rate={args.learning_rate} "
+        f"tutorial_learning_rate={args.tutorial_learning_rate or args.learning_rate} "
+        f"jit_compile={args.jit_compile} seeds={args.seed}..{args.seed + args.seeds - 1}"
+    )
 
-    runs = [run_seed(argparse.Namespace(**{**vars(args), "seed": args.seed + i}))
-            for i in range(args.seeds)]
+    runs = [
+        run_seed(argparse.Namespace(**{**vars(args), "seed": args.seed + i}))
+        for i in range(args.seeds)
+    ]
     figures = {}
     for name in runs[0]:
         # Epochs 2..N of every seed (epoch 1 traces the step functions).
         timed = [r[name] for r in runs]
         figures[f"{name}_examples_per_second"] = steady_rate(
-            timed[0]["examples"], [s for r in timed for s in r["seconds"][1:]])
+            timed[0]["examples"], [s for r in timed for s in r["seconds"][1:]]
+        )
         figures[f"{name}_examples_per_cpu_second"] = steady_rate(
-            timed[0]["examples"], [s for r in timed for s in r["cpu_seconds"][1:]])
+            timed[0]["examples"], [s for r in timed for s in r["cpu_seconds"][1:]]
+        )
         figures[f"{name}_test_accuracy_mean_over_seeds"] = float(
-            np.mean([r["accuracy"][-1] for r in timed]))
+            np.mean([r["accuracy"][-1] for r in timed])
+        )
     if len(runs[0]) == 2:
-        figures["ratio_zoo_over_tutorial"] = (figures["zoo_examples_per_second"]
-                                              / figures["tutorial_examples_per_second"])
-        figures["cpu_ratio_zoo_over_tutorial"] = (figures["zoo_examples_per_cpu_second"]
-                                                  / figures["tutorial_examples_per_cpu_second"])
+        figures["ratio_zoo_over_tutorial"] = (
+            figures["zoo_examples_per_second"] / figures["tutorial_examples_per_second"]
+        )
+        figures["cpu_ratio_zoo_over_tutorial"] = (
+            figures["zoo_examples_per_cpu_second"] / figures["tutorial_examples_per_cpu_second"]
+        )
         # Paired by seed: both sides saw the same reviews.
         differences = [r["zoo"]["accuracy"][-1] - r["tutorial"]["accuracy"][-1] for r in runs]
         figures["accuracy_difference_zoo_minus_tutorial"] = float(np.mean(differences))
         figures["accuracy_difference_standard_error"] = (
             float(np.std(differences, ddof=1) / np.sqrt(len(differences)))
-            if len(differences) > 1 else float("nan"))
+            if len(differences) > 1
+            else float("nan")
+        )
     print()
     report(figures, record=args.record and "train_throughput", data="IMDB-like synthetic reviews")
 

@@ -24,10 +24,14 @@ def no_network(monkeypatch):
         if isinstance(address, tuple) and address[0] not in LOOPBACK:
             raise ConnectionRefusedError(f"the test suite does not use the network ({address})")
 
-    monkeypatch.setattr(socket.socket, "connect",
-                        lambda self, address: (check(address), connect(self, address))[1])
-    monkeypatch.setattr(socket.socket, "connect_ex",
-                        lambda self, address: (check(address), connect_ex(self, address))[1])
+    monkeypatch.setattr(
+        socket.socket, "connect", lambda self, address: (check(address), connect(self, address))[1]
+    )
+    monkeypatch.setattr(
+        socket.socket,
+        "connect_ex",
+        lambda self, address: (check(address), connect_ex(self, address))[1],
+    )
 
 
 @pytest.fixture(scope="session")

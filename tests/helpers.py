@@ -42,9 +42,26 @@ def live_client(app):
 
 def tiny_lm_flags(data_dir, run_dir, *extra) -> list[str]:
     """``zoo`` arguments training a tiny stacked_lstm on a prepared tiny_shakespeare."""
-    return ["train", "stacked_lstm", "--data-dir", str(data_dir), "--units", "16",
-            "--embedding-dim", "8", "--sequence-length", "32", "--batch-size", "16",
-            "--run-dir", str(run_dir), "--no-export", "--verbose", "0", *extra]
+    return [
+        "train",
+        "stacked_lstm",
+        "--data-dir",
+        str(data_dir),
+        "--units",
+        "16",
+        "--embedding-dim",
+        "8",
+        "--sequence-length",
+        "32",
+        "--batch-size",
+        "16",
+        "--run-dir",
+        str(run_dir),
+        "--no-export",
+        "--verbose",
+        "0",
+        *extra,
+    ]
 
 
 def broken_copy(good, version_dir) -> Path:
@@ -79,6 +96,7 @@ def slow_epochs(seconds):
 
     return SlowEpochs()
 
+
 SENTENCES = [
     "the cat sat on the mat",
     "a dog ran far away from the house",
@@ -88,8 +106,12 @@ SENTENCES = [
 ]
 REPLIES = ["hello there", "i like the cat", "that is a great story", "go away", "good day"]
 MAX_LENGTH = {"classifier": 16, "word_lm": 16, "char_lm": 32, "chatbot": 8}
-NAMES = {"classifier": "sentiment_lstm", "word_lm": "next_word_rnn", "char_lm": "stacked_lstm",
-         "chatbot": "chatbot"}
+NAMES = {
+    "classifier": "sentiment_lstm",
+    "word_lm": "next_word_rnn",
+    "char_lm": "stacked_lstm",
+    "chatbot": "chatbot",
+}
 LABELS = ["negative", "positive"]
 
 
@@ -124,8 +146,12 @@ def make(kind: str, use_cudnn="auto", seed: int = 0) -> Made:
 
         from zoo.data.text import END, START, split_edge_punctuation, word_vectorizer
 
-        text = word_vectorizer(100, tf.data.Dataset.from_tensor_slices(SENTENCES + REPLIES),
-                               standardize=split_edge_punctuation, reserved=(START, END))
+        text = word_vectorizer(
+            100,
+            tf.data.Dataset.from_tensor_slices(SENTENCES + REPLIES),
+            standardize=split_edge_punctuation,
+            reserved=(START, END),
+        )
         vectorizers = {"text": text}
         settings = dict(units=8, embedding_dim=8, vocab_size=text.vocabulary_size())
     else:
@@ -152,18 +178,27 @@ def classifier_inputs(made: Made, texts) -> dict:
     from zoo.tasks.text_classification.data import linear_features
 
     texts = tf.constant(texts)
-    return {"tokens": made.vectorizers["text"](texts)[:, :MAX_LENGTH["classifier"]],
-            "ngrams": linear_features(texts, MAX_LENGTH["classifier"])}
+    return {
+        "tokens": made.vectorizers["text"](texts)[:, : MAX_LENGTH["classifier"]],
+        "ngrams": linear_features(texts, MAX_LENGTH["classifier"]),
+    }
 
 
 def export(made: Made, base_dir, **kwargs) -> Path:
     from zoo.export import export_model
 
     kwargs.setdefault("max_length", MAX_LENGTH[made.kind])
-    return export_model(made.model, name=made.name, settings=made.settings,
-                        vectorizers=made.vectorizers, labels=made.labels, base_dir=base_dir,
-                        config={"note": "tiny test export"}, metrics={"test": {"loss": 1.0}},
-                        **kwargs)
+    return export_model(
+        made.model,
+        name=made.name,
+        settings=made.settings,
+        vectorizers=made.vectorizers,
+        labels=made.labels,
+        base_dir=base_dir,
+        config={"note": "tiny test export"},
+        metrics={"test": {"loss": 1.0}},
+        **kwargs,
+    )
 
 
 _SESSION: dict = {}
@@ -177,3 +212,20 @@ def exports(tmp_path_factory) -> dict[str, tuple[Made, Path]]:
             made = make(kind)
             _SESSION[kind] = (made, export(made, base))
     return _SESSION
+
+
+def write_series(path, rows: int = 720, seed: int = 0) -> Path:
+    """An hourly CSV series like ETTh1's (``date,load,temp``): a daily cycle, a slow drift
+    and noise, so a forecaster can learn more than the last value."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    hours = np.arange(rows)
+    load = 10 + 3 * np.sin(2 * np.pi * hours / 24) + 0.3 * rng.normal(size=rows)
+    temp = 20 + 0.01 * hours + 1.5 * np.cos(2 * np.pi * hours / 24) + 0.2 * rng.normal(size=rows)
+    times = np.datetime64("2020-01-01T00:00") + hours.astype("timedelta64[h]")
+    lines = ["date,load,temp"] + [
+        f"{str(t).replace('T', ' ')}:00,{a:.4f},{b:.4f}" for t, a, b in zip(times, load, temp)
+    ]
+    Path(path).write_text("\n".join(lines) + "\n")
+    return Path(path)

@@ -45,42 +45,73 @@ NEUTRAL = [
     "The director's earlier work was a documentary.",
 ]
 TOPICS = {  # ag_news_subset's classes, in id order
-    "World": (["Leaders meet for climate talks", "Ceasefire holds in border region",
-               "Elections called after government collapses"],
-              ["Delegates from forty nations gathered in Geneva on Monday.",
-               "Officials said the agreement would be reviewed next month.",
-               "Thousands of refugees crossed the border over the weekend.",
-               "The prime minister resigned after a vote of no confidence."]),
-    "Sports": (["Late goal lifts champions", "Injury rules star out of final",
-                "Record crowd watches marathon"],
-               ["The striker scored in the ninetieth minute to seal the title.",
-                "The coach said the team would appeal the suspension.",
-                "She broke the course record by nearly two minutes.",
-                "Tickets for Sunday's final sold out within an hour."]),
-    "Business": (["Shares slide as profits fall", "Oil prices climb on supply fears",
-                  "Retailer to cut jobs"],
-                 ["The company reported quarterly earnings below analysts' forecasts.",
-                  "Crude futures rose three percent in early trading.",
-                  "The central bank left interest rates unchanged on Thursday.",
-                  "The chain plans to close forty stores by the end of the year."]),
-    "Sci/Tech": (["New chip doubles battery life", "Telescope spots distant galaxy",
-                  "Software flaw exposes user data"],
-                 ["Researchers say the processor uses half the power of its predecessor.",
-                  "The images were captured by an infrared camera in orbit.",
-                  "A patch for the vulnerability will be released next week.",
-                  "The startup's app lets users share files without a server."]),
+    "World": (
+        [
+            "Leaders meet for climate talks",
+            "Ceasefire holds in border region",
+            "Elections called after government collapses",
+        ],
+        [
+            "Delegates from forty nations gathered in Geneva on Monday.",
+            "Officials said the agreement would be reviewed next month.",
+            "Thousands of refugees crossed the border over the weekend.",
+            "The prime minister resigned after a vote of no confidence.",
+        ],
+    ),
+    "Sports": (
+        [
+            "Late goal lifts champions",
+            "Injury rules star out of final",
+            "Record crowd watches marathon",
+        ],
+        [
+            "The striker scored in the ninetieth minute to seal the title.",
+            "The coach said the team would appeal the suspension.",
+            "She broke the course record by nearly two minutes.",
+            "Tickets for Sunday's final sold out within an hour.",
+        ],
+    ),
+    "Business": (
+        [
+            "Shares slide as profits fall",
+            "Oil prices climb on supply fears",
+            "Retailer to cut jobs",
+        ],
+        [
+            "The company reported quarterly earnings below analysts' forecasts.",
+            "Crude futures rose three percent in early trading.",
+            "The central bank left interest rates unchanged on Thursday.",
+            "The chain plans to close forty stores by the end of the year.",
+        ],
+    ),
+    "Sci/Tech": (
+        [
+            "New chip doubles battery life",
+            "Telescope spots distant galaxy",
+            "Software flaw exposes user data",
+        ],
+        [
+            "Researchers say the processor uses half the power of its predecessor.",
+            "The images were captured by an infrared camera in orbit.",
+            "A patch for the vulnerability will be released next week.",
+            "The startup's app lets users share files without a server.",
+        ],
+    ),
 }
 EXCHANGES = [  # (user, system) turns of a service dialogue
     ("I'd like to book a table for two tonight.", "Sure. Which restaurant would you like?"),
-    ("Somewhere Italian in San Jose, please.", "I found 5 Italian restaurants. Il Fornaio is "
-                                               "a popular one in San Jose."),
+    (
+        "Somewhere Italian in San Jose, please.",
+        "I found 5 Italian restaurants. Il Fornaio is a popular one in San Jose.",
+    ),
     ("What time is the reservation?", "The reservation is at 7:30 pm."),
-    ("Can you find me a flight to Seattle on March 3rd?",
-     "I found a Delta flight leaving at 8:15 am for $214."),
+    (
+        "Can you find me a flight to Seattle on March 3rd?",
+        "I found a Delta flight leaving at 8:15 am for $214.",
+    ),
     ("Is it a direct flight?", "Yes, it is non-stop."),
     ("I need a hotel near the airport.", "How about the Hilton Garden Inn? It has 3 stars."),
-    ("What's the weather like in Denver tomorrow?",
-     "It will be sunny with a high of 64 degrees."),
+    ("What's the weather like in Denver tomorrow?", "It will be sunny with a high of 64 degrees."),
     ("Play some jazz music.", "Now playing Take Five by Dave Brubeck."),
     ("Set an alarm for 6 am.", "Your alarm is set for 6:00 am."),
     ("How much is a ride to downtown?", "A shared ride costs about $12 and takes 20 minutes."),
@@ -113,8 +144,11 @@ def ag_news_example(split, index, size):
     label = index % 4
     titles, descriptions = TOPICS[list(TOPICS)[label]]
     count = long_tailed(rng, len(descriptions))
-    return {"title": rng.choice(titles), "label": label,
-            "description": " ".join(rng.sample(descriptions, count))}
+    return {
+        "title": rng.choice(titles),
+        "label": label,
+        "description": " ".join(rng.sample(descriptions, count)),
+    }
 
 
 def dialogue_example(split, index, size):
@@ -125,8 +159,11 @@ def dialogue_example(split, index, size):
         turns += [user, system]
     if index % 4 == 1:
         turns.append("Actually, never mind.")  # a last user turn with no reply
-    return {"utterances": turns, "first_speaker": int(system_first),
-            "metadata": {"services": {"name": ["Restaurants_1", "Flights_1"]}}}
+    return {
+        "utterances": turns,
+        "first_speaker": int(system_first),
+        "metadata": {"services": {"name": ["Restaurants_1", "Flights_1"]}},
+    }
 
 
 def mock_tfds(tmp_path, name, split_sizes, make_example):
@@ -136,18 +173,24 @@ def mock_tfds(tmp_path, name, split_sizes, make_example):
     and sizes are the real ones and split slices (``train[:90%]``) resolve.
     """
     builder = tfds.builder(name, data_dir=tmp_path)
-    builder.info.set_splits(tfds.core.SplitDict([
-        tfds.core.SplitInfo(name=split, shard_lengths=[size], num_bytes=0)
-        for split, size in split_sizes.items()]))
+    builder.info.set_splits(
+        tfds.core.SplitDict(
+            [
+                tfds.core.SplitInfo(name=split, shard_lengths=[size], num_bytes=0)
+                for split, size in split_sizes.items()
+            ]
+        )
+    )
     builder.data_path.mkdir(parents=True, exist_ok=True)
     builder.info.write_to_directory(builder.data_path)
 
     def as_dataset(self, split, decoders=None, read_config=None, **kwargs):
         spec = self.info.features.get_tensor_spec()
-        examples = [make_example(part.splitname, index, split_sizes[part.splitname])
-                    for part in tfds.core.ReadInstruction.from_spec(split).to_absolute(
-                        self.info.splits)
-                    for index in range(split_sizes[part.splitname])[part.from_:part.to]]
+        examples = [
+            make_example(part.splitname, index, split_sizes[part.splitname])
+            for part in tfds.core.ReadInstruction.from_spec(split).to_absolute(self.info.splits)
+            for index in range(split_sizes[part.splitname])[part.from_ : part.to]
+        ]
         return tf.data.Dataset.from_generator(lambda: iter(examples), output_signature=spec)
 
     return tfds.testing.mock_data(as_dataset_fn=as_dataset, data_dir=str(tmp_path))

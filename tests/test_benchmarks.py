@@ -48,20 +48,41 @@ def test_nanogpt_split_and_blocks():
 
 
 @pytest.mark.slow
-def test_lm_anchors_benchmark_reports_both_protocols_and_baselines(shakespeare_dirs,
-                                                                   tmp_path, capsys):
+def test_lm_anchors_benchmark_reports_both_protocols_and_baselines(
+    shakespeare_dirs, tmp_path, capsys
+):
     import zoo
     from benchmarks import lm_anchors
 
     data_dir, manual_dir = shakespeare_dirs
-    tiny = dict(data_dir=str(data_dir), units=16, embedding_dim=8, sequence_length=32,
-                batch_size=16, epochs=1, max_steps=3, verbose=0,
-                export_dir=str(tmp_path / "exports"))
+    tiny = dict(
+        data_dir=str(data_dir),
+        units=16,
+        embedding_dim=8,
+        sequence_length=32,
+        batch_size=16,
+        epochs=1,
+        max_steps=3,
+        verbose=0,
+        export_dir=str(tmp_path / "exports"),
+    )
     char = zoo.train("stacked_lstm", **tiny, run_dir=str(tmp_path / "char"))["export"]
-    word = zoo.train("next_word_rnn", **tiny, vocab_size=300,
-                     run_dir=str(tmp_path / "word"))["export"]
-    lm_anchors.main(["--manual-dir", str(manual_dir), "--data-dir", str(data_dir), "--quick",
-                     "--stacked-lstm", char, "--next-word-rnn", word])
+    word = zoo.train("next_word_rnn", **tiny, vocab_size=300, run_dir=str(tmp_path / "word"))[
+        "export"
+    ]
+    lm_anchors.main(
+        [
+            "--manual-dir",
+            str(manual_dir),
+            "--data-dir",
+            str(data_dir),
+            "--quick",
+            "--stacked-lstm",
+            char,
+            "--next-word-rnn",
+            word,
+        ]
+    )
     out = capsys.readouterr().out
     figures = dict(line.split(": ") for line in out.rstrip().split("\n\n")[-1].splitlines())
     carried = float(figures["stacked_lstm_nanogpt_split_carried_loss"])
@@ -82,9 +103,13 @@ def test_generation_benchmark_reports_its_figures(capsys):
     assert "same text from all three decoders: 'ROMEO:" in output
     lines = output.splitlines()
     names = [line.split(":")[0] for line in lines[-5:]]
-    assert names == ["in_graph_ms_per_token", "python_step_ms_per_token",
-                     "python_rerun_ms_per_token", "speedup_over_python_step",
-                     "speedup_over_python_rerun"]
+    assert names == [
+        "in_graph_ms_per_token",
+        "python_step_ms_per_token",
+        "python_rerun_ms_per_token",
+        "speedup_over_python_step",
+        "speedup_over_python_rerun",
+    ]
 
 
 def figure_names(output: str) -> list[str]:
@@ -96,28 +121,48 @@ def figure_names(output: str) -> list[str]:
 def test_train_throughput_benchmark_reports_its_figures(capsys):
     from benchmarks import train_throughput
 
-    train_throughput.main(["--quick", "--examples", "300", "--test-examples", "100",
-                           "--sequence-length", "64", "--vocab-size", "2000"])
+    train_throughput.main(
+        [
+            "--quick",
+            "--examples",
+            "300",
+            "--test-examples",
+            "100",
+            "--sequence-length",
+            "64",
+            "--vocab-size",
+            "2000",
+        ]
+    )
     names = figure_names(capsys.readouterr().out)
-    assert names[-2:] == ["accuracy_difference_zoo_minus_tutorial",
-                          "accuracy_difference_standard_error"]
-    assert {"ratio_zoo_over_tutorial", "zoo_test_accuracy_mean_over_seeds",
-            "tutorial_examples_per_second"} <= set(names)
+    assert names[-2:] == [
+        "accuracy_difference_zoo_minus_tutorial",
+        "accuracy_difference_standard_error",
+    ]
+    assert {
+        "ratio_zoo_over_tutorial",
+        "zoo_test_accuracy_mean_over_seeds",
+        "tutorial_examples_per_second",
+    } <= set(names)
 
 
 @pytest.mark.slow
-def test_lm_throughput_benchmark_times_the_recipe_against_the_tutorial(shakespeare_dirs,
-                                                                         capsys):
+def test_lm_throughput_benchmark_times_the_recipe_against_the_tutorial(shakespeare_dirs, capsys):
     from benchmarks import lm_throughput
     from zoo.recipes.stacked_lstm import StackedLSTMRecipe
 
     data_dir, _ = shakespeare_dirs
     own = f"batch{StackedLSTMRecipe().batch_size}"  # the recipe's own batch: skipped
-    lm_throughput.main(["--quick", "--data-dir", str(data_dir), "--units", "32",
-                        "--variants", "nometrics", own])
+    lm_throughput.main(
+        ["--quick", "--data-dir", str(data_dir), "--units", "32", "--variants", "nometrics", own]
+    )
     names = figure_names(capsys.readouterr().out)
-    assert {"ratio_zoo_over_tutorial", "zoo_tokens_per_second",
-            "tutorial_tokens_per_second", "ratio_zoo_nometrics_over_zoo"} <= set(names)
+    assert {
+        "ratio_zoo_over_tutorial",
+        "zoo_tokens_per_second",
+        "tutorial_tokens_per_second",
+        "ratio_zoo_nometrics_over_zoo",
+    } <= set(names)
     assert not any(own in name for name in names)
 
 
@@ -134,12 +179,16 @@ def test_lm_throughput_variants_skip_the_recipe_s_own_precision(policy, timed):
 def sentences(count: int, seed: int = 0) -> tuple[list[str], list[str]]:
     """Short texts whose class shows in some of their words, among shared filler words."""
     rng = np.random.default_rng(seed)
-    cues = {"pos": ["great", "wonderful", "loved", "fine"], "neg": ["awful", "dull", "hated",
-                                                                    "poor"]}
+    cues = {
+        "pos": ["great", "wonderful", "loved", "fine"],
+        "neg": ["awful", "dull", "hated", "poor"],
+    }
     filler = ["the", "film", "plot", "cast", "was", "a", "story", "and", "music", "it"]
     labels = [("pos", "neg")[i % 2] for i in range(count)]
-    texts = [" ".join(rng.permutation(list(rng.choice(cues[label], 2)) +
-                                      list(rng.choice(filler, 6)))) for label in labels]
+    texts = [
+        " ".join(rng.permutation(list(rng.choice(cues[label], 2)) + list(rng.choice(filler, 6))))
+        for label in labels
+    ]
     return texts, labels
 
 
@@ -153,7 +202,9 @@ def test_nbsvm_separates_a_separable_set():
     topics = ["stocks fell", "the team won", "talks resumed"] * 20  # one-vs-rest, 3 classes
     names = ["business", "sports", "world"] * 20
     assert list(NBSVM().fit(topics, names).predict(["the team won", "talks resumed"])) == [
-        "sports", "world"]
+        "sports",
+        "world",
+    ]
 
 
 @pytest.mark.slow
@@ -164,16 +215,22 @@ def test_text_classification_benchmark_reports_its_figures(tmp_path, capsys):
     folder.mkdir(parents=True)
     for name, (count, seed) in {"train.csv": (60, 0), "test.csv": (20, 1)}.items():
         texts, labels = sentences(count, seed)
-        (folder / name).write_text("text,label\n" + "".join(
-            f"{t},{label}\n" for t, label in zip(texts, labels)))
-    text_classification.main(["--data", str(tmp_path / "sets"), "--quick",
-                              "--models", "topic_gru"])  # one recipe: the same code path
+        (folder / name).write_text(
+            "text,label\n" + "".join(f"{t},{label}\n" for t, label in zip(texts, labels))
+        )
+    text_classification.main(
+        ["--data", str(tmp_path / "sets"), "--quick", "--models", "topic_gru"]
+    )  # one recipe: the same code path
     out = capsys.readouterr().out
     assert "| tiny | topic_gru | " in out and "sentiment_lstm" not in out
     names = figure_names(out)
-    assert {"tiny_nbsvm_accuracy", "tiny_topic_gru_accuracy",
-            "tiny_topic_gru_minus_nbsvm_points", "tiny_topic_gru_train_seconds",
-            "topic_gru_min_minus_nbsvm_points"} <= set(names)
+    assert {
+        "tiny_nbsvm_accuracy",
+        "tiny_topic_gru_accuracy",
+        "tiny_topic_gru_minus_nbsvm_points",
+        "tiny_topic_gru_train_seconds",
+        "topic_gru_min_minus_nbsvm_points",
+    } <= set(names)
 
 
 @pytest.mark.slow

@@ -16,7 +16,9 @@ def sigmoid(x):
 def simple_rnn(x, kernel, recurrent, bias):
     h = np.zeros((x.shape[0], UNITS))
     for t in range(x.shape[1]):
-        h = np.tanh(x[:, t] @ kernel + h @ recurrent + bias)  # h_t = tanh(W_x x_t + W_h h_{t-1} + b)
+        h = np.tanh(
+            x[:, t] @ kernel + h @ recurrent + bias
+        )  # h_t = tanh(W_x x_t + W_h h_{t-1} + b)
     return h
 
 
@@ -44,7 +46,9 @@ def gru(x, kernel, recurrent, bias):
     return h
 
 
-@pytest.mark.parametrize("cell,equations", [("simple_rnn", simple_rnn), ("lstm", lstm), ("gru", gru)])
+@pytest.mark.parametrize(
+    "cell,equations", [("simple_rnn", simple_rnn), ("lstm", lstm), ("gru", gru)]
+)
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_layer_matches_textbook_equations(cell, equations, seed):
     keras.utils.set_random_seed(seed)
@@ -56,5 +60,6 @@ def test_layer_matches_textbook_equations(cell, equations, seed):
     bias = np.random.default_rng(seed + 10).normal(size=bias.shape).astype("float32")
     layer.set_weights([kernel, recurrent, bias])
     got = keras.ops.convert_to_numpy(layer(x))
-    np.testing.assert_allclose(got, equations(x.astype("float64"), kernel, recurrent, bias),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        got, equations(x.astype("float64"), kernel, recurrent, bias), atol=1e-5
+    )

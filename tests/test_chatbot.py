@@ -37,11 +37,22 @@ def most_frequent_token_accuracy(dataset) -> float:
 def test_default_chatbot_learns_real_dialogue(tmp_path):
     """Seven short epochs of the recipe's defaults on 600 real pairs beat the most frequent
     token (the training token accuracy reads 3.7 times its rate after seven, 5.2 after ten)."""
-    config = ChatbotRecipe(train_file=TRAIN, eval_file=TEST, epochs=7, verbose=0,
-                           run_dir=str(tmp_path / "run"), export=False)
+    config = ChatbotRecipe(
+        train_file=TRAIN,
+        eval_file=TEST,
+        epochs=7,
+        verbose=0,
+        run_dir=str(tmp_path / "run"),
+        export=False,
+    )
     metrics = training.run(config)
-    data = dialogue_data(vocab_size=config.vocab_size, sequence_length=config.sequence_length,
-                         batch_size=config.batch_size, train_file=TRAIN, eval_file=TEST)
+    data = dialogue_data(
+        vocab_size=config.vocab_size,
+        sequence_length=config.sequence_length,
+        batch_size=config.batch_size,
+        train_file=TRAIN,
+        eval_file=TEST,
+    )
     floor = most_frequent_token_accuracy(data.train)
     # With a tanh on the attention combination (the stalled model) ten epochs ended at
     # 0.091 against a floor of 0.065, and full sgd_dev training sat at 0.064 for epochs.
@@ -53,10 +64,16 @@ def test_default_chatbot_learns_real_dialogue(tmp_path):
 def trained():
     """A small chatbot fitted on the real pairs, with its data."""
     keras.utils.set_random_seed(0)
-    data = dialogue_data(vocab_size=2000, sequence_length=24, batch_size=32, train_file=TRAIN,
-                         eval_file=TEST)
-    model = zoo.build("chatbot", vocab_size=data.vectorizers["text"].vocabulary_size(),
-                      units=64, embedding_dim=32, learning_rate=5e-3)
+    data = dialogue_data(
+        vocab_size=2000, sequence_length=24, batch_size=32, train_file=TRAIN, eval_file=TEST
+    )
+    model = zoo.build(
+        "chatbot",
+        vocab_size=data.vectorizers["text"].vocabulary_size(),
+        units=64,
+        embedding_dim=32,
+        learning_rate=5e-3,
+    )
     model.fit(data.train, epochs=8, verbose=0)
     return model, data
 
@@ -96,7 +113,7 @@ def test_beam_scores_at_least_as_high_as_greedy_and_never_loops(trained):
         assert beam_score >= greedy_score - 1e-4, (message, g, b)
         better += beam_score > greedy_score + 1e-4
         for ids in (g, b):
-            trigrams = [tuple(ids[i:i + 3]) for i in range(len(ids) - 2)]
+            trigrams = [tuple(ids[i : i + 3]) for i in range(len(ids) - 2)]
             assert len(trigrams) == len(set(trigrams)), (message, ids)
     assert better > 0  # the beam finds likelier replies somewhere
     replies = [r.decode() for r in beam["reply"].numpy()]
@@ -112,23 +129,50 @@ def test_replies_are_cased_and_detokenized(trained):
     assert not any(" ." in r or " ," in r or " ?" in r for r in replies), replies
 
 
-NAMES = ["Sino", "Alamo", "Delfina", "Nopa", "Tacolicious", "Zuni", "Kokkari", "Boulevard",
-         "Quince", "Atelier", "Benu", "Saison", "Lazy", "Frances", "Octavia", "Mourad"]
+NAMES = [
+    "Sino",
+    "Alamo",
+    "Delfina",
+    "Nopa",
+    "Tacolicious",
+    "Zuni",
+    "Kokkari",
+    "Boulevard",
+    "Quince",
+    "Atelier",
+    "Benu",
+    "Saison",
+    "Lazy",
+    "Frances",
+    "Octavia",
+    "Mourad",
+]
 
 
 @pytest.mark.slow
 def test_the_export_copies_a_name_it_never_saw(tmp_path):
     """Names outside the vocabulary come back as written, from the message, in the export,
     and the export scores the test file as the run did."""
-    lines = [f"Book a table at {name} for {n}.\tConfirming: a table at {name} for {n} people."
-             for n in range(2, 7) for name in NAMES]
+    lines = [
+        f"Book a table at {name} for {n}.\tConfirming: a table at {name} for {n} people."
+        for n in range(2, 7)
+        for name in NAMES
+    ]
     write = lambda name, rows: (tmp_path / name).write_text("\n".join(rows))  # noqa: E731
     write("train.tsv", lines), write("test.tsv", lines[:8])
-    config = ChatbotRecipe(train_file=str(tmp_path / "train.tsv"),
-                           eval_file=str(tmp_path / "test.tsv"), vocab_size=18, units=32,
-                           embedding_dim=16, epochs=12, batch_size=16, learning_rate=1e-2,
-                           verbose=0, run_dir=str(tmp_path / "run"),
-                           export_dir=str(tmp_path / "exports"))
+    config = ChatbotRecipe(
+        train_file=str(tmp_path / "train.tsv"),
+        eval_file=str(tmp_path / "test.tsv"),
+        vocab_size=18,
+        units=32,
+        embedding_dim=16,
+        epochs=12,
+        batch_size=16,
+        learning_rate=1e-2,
+        verbose=0,
+        run_dir=str(tmp_path / "run"),
+        export_dir=str(tmp_path / "exports"),
+    )
     metrics = training.run(config)
     vocabulary = json.loads((Path(metrics["export"]) / "assets" / "vocabulary.json").read_text())
     assert "Zzyzx" not in vocabulary["text"] and "Sino" not in vocabulary["text"]
@@ -139,7 +183,8 @@ def test_the_export_copies_a_name_it_never_saw(tmp_path):
     replies = json.loads((Path(metrics["export"]) / "assets" / "metrics.json").read_text())
     assert replies["test"]["bleu"] == metrics["test"]["bleu"] > 0
     assert zoo.evaluate(metrics["export"], str(tmp_path / "test.tsv"))["bleu"] == pytest.approx(
-        metrics["test"]["bleu"], abs=1e-6)
+        metrics["test"]["bleu"], abs=1e-6
+    )
 
 
 def test_copy_distribution_adds_copy_mass_to_known_ids_and_positions_of_unknown_words():
@@ -157,7 +202,8 @@ def test_copy_distribution_adds_copy_mass_to_known_ids_and_positions_of_unknown_
     assert out.shape == (b, t, v + s)
     np.testing.assert_allclose(out.sum(-1), 1.0, rtol=1e-5)
     copied = (1 - gate[..., 0])[..., None] * attention
-    np.testing.assert_allclose(out[..., 5], gate[..., 0] * vocabulary[..., 5]
-                               + copied[..., 0] + copied[..., 2], rtol=1e-5)
+    np.testing.assert_allclose(
+        out[..., 5], gate[..., 0] * vocabulary[..., 5] + copied[..., 0] + copied[..., 2], rtol=1e-5
+    )
     np.testing.assert_allclose(out[..., v + 1], copied[..., 1], rtol=1e-5)
     np.testing.assert_allclose(out[..., [v, v + 2, v + 3, v + 5]], 0.0)

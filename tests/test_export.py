@@ -21,8 +21,10 @@ tf = pytest.importorskip("tensorflow")
 BIN = Path(sys.executable).parent
 
 EXPECTED = {
-    "classifier": {"serving_default": ({"text"}, {"label", "class_id", "probabilities"}),
-                   "classify": ({"inputs"}, {"classes", "scores"})},  # serialized tf.Examples
+    "classifier": {
+        "serving_default": ({"text"}, {"label", "class_id", "probabilities"}),
+        "classify": ({"inputs"}, {"classes", "scores"}),
+    },  # serialized tf.Examples
     "word_lm": {
         "serving_default": ({"text"}, {"tokens", "probabilities"}),
         "next_words": ({"text", "k"}, {"tokens", "probabilities"}),
@@ -47,8 +49,14 @@ def loaded(exported):
 def call(loaded, signature, **inputs):
     """Run a signature with plain values; strings come back as str."""
     out = loaded.signatures[signature](**{k: tf.constant(v) for k, v in inputs.items()})
-    return {k: (np.vectorize(bytes.decode, otypes=[object])(v.numpy())
-                if v.dtype == tf.string else v.numpy()) for k, v in out.items()}
+    return {
+        k: (
+            np.vectorize(bytes.decode, otypes=[object])(v.numpy())
+            if v.dtype == tf.string
+            else v.numpy()
+        )
+        for k, v in out.items()
+    }
 
 
 def allowed(vocab, size, banned=("", "[UNK]")):
@@ -80,14 +88,18 @@ def reference_reply(made, text, max_length=fx.MAX_LENGTH["chatbot"]):
     start, end = vocab.index("[start]"), vocab.index("[end]")
     source = vectorizer([text]).numpy()[:, :max_length]
     source_words = text.split()[:max_length]  # the fixture's texts have no punctuation
-    ok = np.concatenate([allowed(vocab, len(vocab), banned=("", "[UNK]", "[start]")),
-                         np.ones(source.shape[1], bool)])
+    ok = np.concatenate(
+        [
+            allowed(vocab, len(vocab), banned=("", "[UNK]", "[start]")),
+            np.ones(source.shape[1], bool),
+        ]
+    )
     target, reply = [start], []
     for _ in range(max_length):
         probs = np.asarray(made.model([source, np.array([target])], training=False))[0, -1]
         probs = np.where(ok, probs, -1.0)
         for i in range(len(reply) - 2):  # a trigram may not repeat
-            if reply[i:i + 2] == reply[-2:]:
+            if reply[i : i + 2] == reply[-2:]:
                 probs[reply[i + 2]] = -1.0
         token = int(np.argmax(probs))
         if token == end:
@@ -128,10 +140,12 @@ def test_classifier_handles_empty_and_huge_texts(exported, loaded):
     out = call(loaded["classifier"], "serving_default", text=["", long, "   "])
     assert out["probabilities"].shape == (3, 2)
     assert np.allclose(out["probabilities"].sum(-1), 1.0)
-    head = " ".join(long.split()[:fx.MAX_LENGTH["classifier"]])
-    np.testing.assert_allclose(out["probabilities"][1],
-                               call(loaded["classifier"], "serving_default",
-                                    text=[head])["probabilities"][0], rtol=1e-5)
+    head = " ".join(long.split()[: fx.MAX_LENGTH["classifier"]])
+    np.testing.assert_allclose(
+        out["probabilities"][1],
+        call(loaded["classifier"], "serving_default", text=[head])["probabilities"][0],
+        rtol=1e-5,
+    )
     only_empty = call(loaded["classifier"], "serving_default", text=[""])
     np.testing.assert_allclose(only_empty["probabilities"], out["probabilities"][:1], rtol=1e-5)
 
@@ -171,8 +185,14 @@ def test_log_likelihood_is_the_models_own(exported, loaded, kind):
 
 def test_greedy_generation_in_graph_matches_a_python_loop(exported, loaded):
     made, _ = exported["word_lm"]
-    out = call(loaded["word_lm"], "generate", prompt=["the cat", "a dog ran"],
-               max_length=np.int32(6), temperature=np.float32(0), seed=np.int64(0))
+    out = call(
+        loaded["word_lm"],
+        "generate",
+        prompt=["the cat", "a dog ran"],
+        max_length=np.int32(6),
+        temperature=np.float32(0),
+        seed=np.int64(0),
+    )
     for row, prompt in enumerate(["the cat", "a dog ran"]):
         words = reference_generate(made, prompt, 6)
         assert out["continuation"][row] == " ".join(words)
@@ -182,8 +202,14 @@ def test_greedy_generation_in_graph_matches_a_python_loop(exported, loaded):
 @pytest.mark.parametrize("kind", ["word_lm", "char_lm"])
 def test_sampled_generation_is_deterministic_per_seed(loaded, kind):
     def generate(seed, length=12):
-        return call(loaded[kind], "generate", prompt=["the cat", ""], max_length=np.int32(length),
-                    temperature=np.float32(1.0), seed=np.int64(seed))["continuation"]
+        return call(
+            loaded[kind],
+            "generate",
+            prompt=["the cat", ""],
+            max_length=np.int32(length),
+            temperature=np.float32(1.0),
+            seed=np.int64(seed),
+        )["continuation"]
 
     first = generate(7)
     assert list(first) == list(generate(7))
@@ -192,19 +218,33 @@ def test_sampled_generation_is_deterministic_per_seed(loaded, kind):
         assert all(len(text) == 12 for text in first)
     else:
         assert all(len(text.split()) == 12 for text in first)
-    empty = call(loaded[kind], "generate", prompt=["the cat"], max_length=np.int32(0),
-                 temperature=np.float32(1.0), seed=np.int64(0))
+    empty = call(
+        loaded[kind],
+        "generate",
+        prompt=["the cat"],
+        max_length=np.int32(0),
+        temperature=np.float32(1.0),
+        seed=np.int64(0),
+    )
     assert list(empty["text"]) == ["the cat"] and list(empty["continuation"]) == [""]
 
 
 def test_generation_rejects_bad_settings_in_graph(loaded):
     generate = loaded["word_lm"].signatures["generate"]
     with pytest.raises(tf.errors.InvalidArgumentError, match="temperature"):
-        generate(prompt=tf.constant(["a"]), max_length=tf.constant(3),
-                 temperature=tf.constant(-1.0), seed=tf.constant(0, tf.int64))
+        generate(
+            prompt=tf.constant(["a"]),
+            max_length=tf.constant(3),
+            temperature=tf.constant(-1.0),
+            seed=tf.constant(0, tf.int64),
+        )
     with pytest.raises(tf.errors.InvalidArgumentError, match="max_length"):
-        generate(prompt=tf.constant(["a"]), max_length=tf.constant(10**6),
-                 temperature=tf.constant(1.0), seed=tf.constant(0, tf.int64))
+        generate(
+            prompt=tf.constant(["a"]),
+            max_length=tf.constant(10**6),
+            temperature=tf.constant(1.0),
+            seed=tf.constant(0, tf.int64),
+        )
 
 
 @pytest.mark.slow
@@ -217,8 +257,9 @@ def test_chatbot_replies_match_a_python_decoder(exported, loaded):
     assert list(call(loaded["chatbot"], "serving_default", text=texts)["reply"]) == list(default)
     beam4 = call(loaded["chatbot"], "reply_beam", text=texts, beam_width=np.int32(4))["reply"]
     assert list(beam4) == list(default)
-    cold = call(loaded["chatbot"], "reply_sampled", text=texts, temperature=np.float32(0),
-                seed=np.int64(3))["reply"]
+    cold = call(
+        loaded["chatbot"], "reply_sampled", text=texts, temperature=np.float32(0), seed=np.int64(3)
+    )["reply"]
     assert list(cold) == list(greedy)
 
 
@@ -227,8 +268,18 @@ def test_chatbot_beam_and_sampling(loaded):
     for width in (2, 4, 16):
         replies = call(loaded["chatbot"], "reply_beam", text=texts, beam_width=np.int32(width))
         assert replies["reply"].shape == (3,)
-    sample = lambda seed: list(call(loaded["chatbot"], "reply_sampled", text=texts,  # noqa: E731
-                                    temperature=np.float32(1.5), seed=np.int64(seed))["reply"])
+
+    def sample(seed):
+        return list(
+            call(
+                loaded["chatbot"],
+                "reply_sampled",
+                text=texts,
+                temperature=np.float32(1.5),
+                seed=np.int64(seed),
+            )["reply"]
+        )
+
     assert sample(1) == sample(1)
     for reply in sample(1) + sample(2):
         assert "[start]" not in reply and "[end]" not in reply
@@ -286,8 +337,14 @@ def test_loads_where_zoo_cannot_be_imported(exported, tmp_path):
         print(json.dumps(out))
     """)
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": ""}
-    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     out = json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -304,8 +361,13 @@ def test_loads_where_zoo_cannot_be_imported(exported, tmp_path):
 
 
 def saved_model_cli(*args):
-    result = subprocess.run([str(BIN / "saved_model_cli"), *map(str, args)], capture_output=True,
-                            text=True, timeout=120, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    result = subprocess.run(
+        [str(BIN / "saved_model_cli"), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout
 
@@ -317,11 +379,25 @@ def test_saved_model_cli_shows_and_runs_the_signatures(exported, loaded):
         assert f"signature_def['{signature}']" in shown
     assert "inputs['text'] tensor_info:\n        dtype: DT_STRING\n        shape: (-1)" in shown
     assert "inputs['beam_width'] tensor_info:\n        dtype: DT_INT32\n        shape: ()" in shown
-    ran = saved_model_cli("run", "--dir", exported["word_lm"][1], "--tag_set", "serve",
-                          "--signature_def", "generate", "--input_exprs",
-                          'prompt=["the cat"];max_length=4;temperature=0.0;seed=1')
-    expected = call(loaded["word_lm"], "generate", prompt=["the cat"], max_length=np.int32(4),
-                    temperature=np.float32(0), seed=np.int64(1))["text"][0]
+    ran = saved_model_cli(
+        "run",
+        "--dir",
+        exported["word_lm"][1],
+        "--tag_set",
+        "serve",
+        "--signature_def",
+        "generate",
+        "--input_exprs",
+        'prompt=["the cat"];max_length=4;temperature=0.0;seed=1',
+    )
+    expected = call(
+        loaded["word_lm"],
+        "generate",
+        prompt=["the cat"],
+        max_length=np.int32(4),
+        temperature=np.float32(0),
+        seed=np.int64(1),
+    )["text"][0]
     assert f"[b'{expected}']" in ran
 
 
@@ -333,16 +409,20 @@ def test_both_cudnn_settings_export_the_same_portable_graph(exported, tmp_path):
     made.vectorizers = made_auto.vectorizers
     path = fx.export(made, tmp_path)
     texts = ["the cat sat on the mat", "what a great day", ""]
-    outputs = [call(tf.saved_model.load(str(p)), "serving_default", text=texts)["probabilities"]
-               for p in (path_auto, path)]
+    outputs = [
+        call(tf.saved_model.load(str(p)), "serving_default", text=texts)["probabilities"]
+        for p in (path_auto, path)
+    ]
     np.testing.assert_array_equal(outputs[0], outputs[1])
     for _, export_path in [*exported.values(), (None, path)]:
         assert b"Cudnn" not in (export_path / "saved_model.pb").read_bytes()
 
 
 @pytest.mark.gpu
-@pytest.mark.skipif(not tf.config.list_physical_devices("GPU"),
-                    reason="needs a GPU: without one no cuDNN kernel is ever chosen")
+@pytest.mark.skipif(
+    not tf.config.list_physical_devices("GPU"),
+    reason="needs a GPU: without one no cuDNN kernel is ever chosen",
+)
 def test_a_model_trained_on_the_cudnn_kernel_exports_for_cpu_only_servers(tmp_path):
     """On a GPU the LSTM trains through CudnnRNN; its export must hold no such op and give,
     in a process that sees no GPU, the answers the trained model gives."""
@@ -359,8 +439,14 @@ def test_a_model_trained_on_the_cudnn_kernel_exports_for_cpu_only_servers(tmp_pa
         print(json.dumps(sig(text=tf.constant({fx.SENTENCES!r}))["probabilities"].numpy().tolist()))
     """)
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     on_cpu = json.loads(result.stdout.strip().splitlines()[-1])
     np.testing.assert_allclose(on_cpu, np.asarray(made.model(ids)), rtol=1e-4, atol=1e-5)
@@ -405,18 +491,39 @@ def test_export_rejects_what_it_cannot_serve(exported, tmp_path):
 
     made, _ = exported["classifier"]
     with pytest.raises(ValueError, match="'text'"):
-        export_model(made.model, name=made.name, settings=made.settings,
-                     vectorizers={"source": made.vectorizers["text"]}, base_dir=tmp_path)
+        export_model(
+            made.model,
+            name=made.name,
+            settings=made.settings,
+            vectorizers={"source": made.vectorizers["text"]},
+            base_dir=tmp_path,
+        )
     with pytest.raises(ValueError, match="labels"):
-        export_model(made.model, name=made.name, settings=made.settings,
-                     vectorizers=made.vectorizers, labels=["a", "b", "c"], base_dir=tmp_path)
+        export_model(
+            made.model,
+            name=made.name,
+            settings=made.settings,
+            vectorizers=made.vectorizers,
+            labels=["a", "b", "c"],
+            base_dir=tmp_path,
+        )
     with pytest.raises(ValueError, match="do not rebuild"):
-        export_model(made.model, name=made.name, settings={**made.settings, "units": 4},
-                     vectorizers=made.vectorizers, base_dir=tmp_path)
+        export_model(
+            made.model,
+            name=made.name,
+            settings={**made.settings, "units": 4},
+            vectorizers=made.vectorizers,
+            base_dir=tmp_path,
+        )
     chat, _ = exported["chatbot"]
     with pytest.raises(ValueError, match=r"\[start\]"):
-        export_model(chat.model, name=chat.name, settings=chat.settings, base_dir=tmp_path,
-                     vectorizers={"text": fx.vectorizer(fx.SENTENCES)})
+        export_model(
+            chat.model,
+            name=chat.name,
+            settings=chat.settings,
+            base_dir=tmp_path,
+            vectorizers={"text": fx.vectorizer(fx.SENTENCES)},
+        )
     assert not (tmp_path / made.name).exists() or not any((tmp_path / made.name).iterdir())
 
 
@@ -441,8 +548,13 @@ def test_a_killed_export_leaves_no_partial_version(exported, tmp_path):
         fx.export(fx.make("classifier"), {str(tmp_path)!r})
     """)
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, "-c", script], env=env, cwd=REPO,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 120
         while not [p for p in model_dir.iterdir() if p.name.startswith(".")]:

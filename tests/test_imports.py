@@ -52,18 +52,23 @@ def layer(module: str) -> int:
 
 def test_the_library_imports_no_top_level_package_of_the_repository():
     outside = {"recipes", "benchmarks", "tests", "helpers", "mock_datasets"}
-    wrong = {(m, i) for m, found in imports().items() for i in found
-             if i.split(".")[0] in outside}
+    wrong = {(m, i) for m, found in imports().items() for i in found if i.split(".")[0] in outside}
     assert not wrong
 
 
 def test_the_import_graph_has_no_cycle():
-    graph = {m: {i for i in found if i.split(".")[0] == "zoo"} - {m}
-             for m, found in imports().items()}
+    graph = {
+        m: {i for i in found if i.split(".")[0] == "zoo"} - {m} for m, found in imports().items()
+    }
     graphlib.TopologicalSorter(graph).prepare()  # CycleError names the cycle
 
 
 def test_imports_go_one_way_down_the_layers():
-    upward = sorted((m, i) for m, found in imports().items() if m != "zoo"
-                    for i in found if i.startswith("zoo.") and layer(i) > layer(m))
+    upward = sorted(
+        (m, i)
+        for m, found in imports().items()
+        if m != "zoo"
+        for i in found
+        if i.startswith("zoo.") and layer(i) > layer(m)
+    )
     assert not upward, upward

@@ -15,8 +15,18 @@ from zoo.tasks.text_classification.data import FEATURE_SPACE
 MODELS = zoo.list_models()
 VOCAB = 40
 SMALL = {
+    "bilstm_tagger": dict(
+        vocab_size=VOCAB,
+        char_vocab_size=VOCAB,
+        num_tags=5,
+        units=8,
+        embedding_dim=8,
+        char_dim=4,
+        char_filters=4,
+    ),
     "chatbot": dict(vocab_size=VOCAB, units=8, embedding_dim=8),
     "next_word_rnn": dict(vocab_size=VOCAB, units=8, embedding_dim=8),
+    "rnn_forecaster": dict(lookback=8, horizon=4, segment_length=4, num_series=2, units=8),
     "sentiment_lstm": dict(vocab_size=VOCAB, units=8, embedding_dim=8),
     "stacked_lstm": dict(vocab_size=VOCAB, units=8, embedding_dim=8),
     "topic_gru": dict(vocab_size=VOCAB, units=8, embedding_dim=8),
@@ -30,27 +40,48 @@ def tokens(batch, steps, seed=0, pad=0):
 
 
 def inputs_for(name, batch, steps, pad=0, seed=0):
+    if name == "rnn_forecaster":  # a window of real values; its length is the model's
+        window = (batch, SMALL[name]["lookback"], SMALL[name]["num_series"])
+        return {"history": np.random.default_rng(seed).normal(size=window).astype("float32")}
     if name == "chatbot":
         return [tokens(batch, steps, seed, pad), tokens(batch, steps + 1, seed + 1)]
+    if name == "bilstm_tagger":  # each word's characters, 0 where the word is padding
+        words = tokens(batch, steps, seed, pad)
+        chars = np.random.default_rng(seed + 1).integers(1, VOCAB, (batch, steps, 6))
+        return {"words": words, "chars": np.pad(chars, ((0, 0), (0, pad), (0, 0)))}
     if zoo.model_card(name).task == "text-classification":  # and 3 hashed features a word
         ngrams = np.random.default_rng(seed + 1).integers(1, 2 * FEATURE_SPACE, (batch, 3 * steps))
-        return {"tokens": tokens(batch, steps, seed, pad),
-                "ngrams": np.pad(ngrams, ((0, 0), (0, 3 * pad)))}
+        return {
+            "tokens": tokens(batch, steps, seed, pad),
+            "ngrams": np.pad(ngrams, ((0, 0), (0, 3 * pad))),
+        }
     return tokens(batch, steps, seed, pad)
 
 
 def targets_for(model, batch, steps, seed=0):
     rng = np.random.default_rng(seed)
     out = model.output_shape
+    if model.name == "rnn_forecaster":  # the horizon's values
+        return rng.normal(size=(batch, *out[1:3])).astype("float32")
     if len(out) == 2:  # many-to-one
         return rng.integers(0, out[-1], size=(batch,))
     # The chatbot's width is its vocabulary and a copy id per source step.
-    return rng.integers(1, out[-1] or VOCAB + steps, size=(batch, steps + (model.name == "chatbot")))
+    return rng.integers(
+        1, out[-1] or VOCAB + steps, size=(batch, steps + (model.name == "chatbot"))
+    )
 
 
-def test_catalog_has_the_five_models():
-    assert MODELS == ["chatbot", "next_word_rnn", "sentiment_lstm", "stacked_lstm", "topic_gru"]
-    assert zoo.list_models("*lstm*") == ["sentiment_lstm", "stacked_lstm"]
+def test_catalog_has_the_seven_models():
+    assert MODELS == [
+        "bilstm_tagger",
+        "chatbot",
+        "next_word_rnn",
+        "rnn_forecaster",
+        "sentiment_lstm",
+        "stacked_lstm",
+        "topic_gru",
+    ]
+    assert zoo.list_models("*lstm*") == ["bilstm_tagger", "sentiment_lstm", "stacked_lstm"]
     assert zoo.list_models("nothing*") == []
 
 
@@ -82,13 +113,21 @@ def test_output_shapes_for_any_batch_and_length(name, batch, steps):
     card = zoo.model_card(name)
     if card.architecture == "many-to-one":
         assert out.shape == (batch, model.output_shape[-1])
+    elif card.task == "sequence-tagging":  # a tag's score (logits) for every token
+        assert out.shape == (batch, steps, SMALL[name]["num_tags"])
+        return
+    elif card.task == "forecasting":  # one forecast per future step and series
+        assert out.shape == (batch, SMALL[name]["horizon"], SMALL[name]["num_series"], 1)
+        return
     else:
         copies = steps if name == "chatbot" else 0  # one copy id per source step
         assert out.shape == (batch, steps + (name == "chatbot"), VOCAB + copies)
     np.testing.assert_allclose(out.sum(axis=-1), 1.0, rtol=1e-4)
 
 
-@pytest.mark.parametrize("name", [n for n in MODELS if n in ("sentiment_lstm", "topic_gru", "chatbot")])
+@pytest.mark.parametrize(
+    "name", [n for n in MODELS if n in ("sentiment_lstm", "topic_gru", "chatbot", "bilstm_tagger")]
+)
 def test_right_padding_does_not_change_the_output(name):
     model = zoo.build(name, **SMALL[name])
     short = inputs_for(name, 3, 6)
@@ -97,8 +136,10 @@ def test_right_padding_does_not_change_the_output(name):
         padded[1] = short[1]
     out, out_padded = model.predict(short, verbose=0), model.predict(padded, verbose=0)
     if name == "chatbot":  # padded source steps add copy ids that get nothing
-        np.testing.assert_array_equal(out_padded[..., out.shape[-1]:], 0.0)
-        out_padded = out_padded[..., :out.shape[-1]]
+        np.testing.assert_array_equal(out_padded[..., out.shape[-1] :], 0.0)
+        out_padded = out_padded[..., : out.shape[-1]]
+    if name == "bilstm_tagger":  # one score per token: the padded tokens' are extra
+        out_padded = out_padded[:, : out.shape[1]]
     np.testing.assert_allclose(out, out_padded, atol=1e-5)
 
 
@@ -131,8 +172,11 @@ def test_keras_file_round_trip_gives_identical_outputs(name, tmp_path):
 @pytest.mark.parametrize("name", ["next_word_rnn", "sentiment_lstm", "chatbot"])
 def test_cell_override(name, cell):
     model = zoo.build(name, **SMALL[name], cell=cell)
-    expected = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM,
-                "gru": keras.layers.GRU}[cell]
+    expected = {
+        "simple_rnn": keras.layers.SimpleRNN,
+        "lstm": keras.layers.LSTM,
+        "gru": keras.layers.GRU,
+    }[cell]
     rnns = [layer for layer in _flat_layers(model) if isinstance(layer, keras.layers.RNN)]
     assert rnns and all(isinstance(rnn, expected) for rnn in rnns)
     model.predict(inputs_for(name, 2, 4), verbose=0)
@@ -171,15 +215,17 @@ def test_stacked_lstm_has_dropout_between_stacked_layers():
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 @pytest.mark.parametrize("return_sequences,go_backwards", [(True, False), (False, True)])
 def test_weight_dropped_layers_are_keras_layers_at_inference_and_drop_weights_in_training(
-        cell, return_sequences, go_backwards):
+    cell, return_sequences, go_backwards
+):
     from zoo.tasks.recurrent import WeightDropGRU, WeightDropLSTM
 
-    ours, theirs = {"lstm": (WeightDropLSTM, keras.layers.LSTM),
-                    "gru": (WeightDropGRU, keras.layers.GRU)}[cell]
+    ours, theirs = {
+        "lstm": (WeightDropLSTM, keras.layers.LSTM),
+        "gru": (WeightDropGRU, keras.layers.GRU),
+    }[cell]
     x = np.random.default_rng(0).normal(size=(3, 12, 5)).astype("float32")
     mask = np.arange(12)[None, :] < np.array([[12], [7], [1]])  # right-padded rows
-    settings = dict(return_sequences=return_sequences, go_backwards=go_backwards,
-                    return_state=True)
+    settings = dict(return_sequences=return_sequences, go_backwards=go_backwards, return_state=True)
     dropped = ours(6, weight_dropout=0.5, seed=1, **settings)
     plain = theirs(6, **settings)
     expected = [np.asarray(t) for t in dropped(x, mask=mask)]
@@ -188,11 +234,13 @@ def test_weight_dropped_layers_are_keras_layers_at_inference_and_drop_weights_in
     for got, want in zip(plain(x, mask=mask), expected):
         np.testing.assert_allclose(np.asarray(got), want, atol=1e-5)
     # In training the loop runs on a dropped recurrent kernel; without drop it is the layer.
-    assert not np.allclose(np.asarray(dropped(x, mask=mask, training=True)[0]), expected[0],
-                           atol=1e-3)
+    assert not np.allclose(
+        np.asarray(dropped(x, mask=mask, training=True)[0]), expected[0], atol=1e-3
+    )
     dropped.weight_dropout = 0.0
-    np.testing.assert_allclose(np.asarray(dropped(x, mask=mask, training=True)[0]), expected[0],
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        np.asarray(dropped(x, mask=mask, training=True)[0]), expected[0], atol=1e-5
+    )
     assert ours.from_config({**dropped.get_config(), "weight_dropout": 0.3}).weight_dropout == 0.3
     with pytest.raises(ValueError, match="weight_dropout="):
         ours(6, weight_dropout=1.0)
@@ -221,11 +269,22 @@ def test_unknown_model_lists_close_matches():
         zoo.model_card("transformer")
 
 
-@pytest.mark.parametrize("setting,value", [
-    ("units", 0), ("vocab_size", 1), ("dropout", 1.5), ("num_layers", 0), ("units", 2.5),
-    ("embedding_dim", -1), ("cell", "transformer"), ("learning_rate", 0), ("num_classes", 1),
-    ("ema_momentum", 1.0), ("ngram_l2", -1e-4),
-])
+@pytest.mark.parametrize(
+    "setting,value",
+    [
+        ("units", 0),
+        ("vocab_size", 1),
+        ("dropout", 1.5),
+        ("num_layers", 0),
+        ("units", 2.5),
+        ("embedding_dim", -1),
+        ("cell", "transformer"),
+        ("learning_rate", 0),
+        ("num_classes", 1),
+        ("ema_momentum", 1.0),
+        ("ngram_l2", -1e-4),
+    ],
+)
 def test_out_of_range_settings_name_the_setting(setting, value):
     name = "stacked_lstm" if setting == "ema_momentum" else "sentiment_lstm"
     with pytest.raises(ValueError, match=rf"{setting}="):
@@ -256,8 +315,9 @@ def test_import_zoo_does_not_import_tensorflow():
 
 
 def test_zoo_list_prints_the_catalog():
-    out = subprocess.run([sys.executable, "-m", "zoo.cli", "list"], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "zoo.cli", "list"], capture_output=True, text=True, check=True
+    ).stdout
     for name in MODELS:
         assert name in out
     assert len(out.strip().splitlines()) == 1 + len(MODELS)
@@ -310,8 +370,9 @@ def test_classifier_pooling_reads_only_the_unmasked_steps():
     x[0, 3:] = 100.0  # padding that a pooling blind to the mask would pick as the max
     out = MaskedMaxMeanPooling()(x, mask=mask).numpy()
     for row, n in enumerate((3, 5)):
-        np.testing.assert_allclose(out[row], np.concatenate([x[row, :n].max(0), x[row, :n].mean(0)]),
-                                   rtol=1e-6)
+        np.testing.assert_allclose(
+            out[row], np.concatenate([x[row, :n].max(0), x[row, :n].mean(0)]), rtol=1e-6
+        )
 
 
 def test_classifier_wide_part_sums_the_weights_of_its_features():
@@ -324,8 +385,9 @@ def test_classifier_wide_part_sums_the_weights_of_its_features():
     table = np.random.default_rng(0).normal(size=(2 * 64 + 1, 3))
     layer.table.assign(table)
     np.testing.assert_allclose(score(word, pair, piece), score(word, pair, piece, 0, 0), rtol=1e-6)
-    np.testing.assert_allclose(score(word, pair, piece), score(word) + score(pair) + score(piece),
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        score(word, pair, piece), score(word) + score(pair) + score(piece), rtol=1e-5
+    )
     np.testing.assert_allclose(score(word), table[word], rtol=1e-6)
     np.testing.assert_allclose(score(pair), table[7], rtol=1e-6)  # folded into 64 buckets
     np.testing.assert_allclose(score(piece), table[64 + 9], rtol=1e-6)
@@ -336,11 +398,13 @@ def test_classifier_without_the_wide_part_has_only_the_recurrent_path():
     deep = zoo.build("sentiment_lstm", **SMALL["sentiment_lstm"], ngram_buckets=0, compile=False)
     assert "ngram_logits" in [layer.name for layer in wide.layers]
     assert "ngram_logits" not in [layer.name for layer in deep.layers]
-    buckets = 2 ** 17  # of words and pairs, and of pieces of words
+    buckets = 2**17  # of words and pairs, and of pieces of words
     # Weights and ratios of every feature; naive Bayes' of words and pairs, class prior and
     # temperature; the vote's weights of its three parts
-    assert (wide.count_params() - deep.count_params()
-            == (2 * buckets + 1) * 2 * 2 + (buckets + 1) * 2 + 2 + 1 + 3)
+    assert (
+        wide.count_params() - deep.count_params()
+        == (2 * buckets + 1) * 2 * 2 + (buckets + 1) * 2 + 2 + 1 + 3
+    )
     with pytest.raises(ValueError, match="embedding_dropout"):
         zoo.build("sentiment_lstm", embedding_dropout=1.0)
 
@@ -355,12 +419,14 @@ def test_classifier_parts_vote_together_and_only_the_first_trains():
     logs = [tf.nn.log_softmax(x).numpy() for x in (first, second, third)]
     vote = PartsVote()
     # Inference: the parts' log-probabilities, averaged until weights are fitted.
-    np.testing.assert_allclose(vote([first, second, third]).numpy(), sum(logs) / 3,
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        vote([first, second, third]).numpy(), sum(logs) / 3, rtol=1e-5, atol=1e-6
+    )
     # Training: the first part alone answers, so its loss is its own and its gradient
     # does not vanish where another part is already sure.
-    np.testing.assert_allclose(vote([first, second, third], training=True).numpy(), logs[0],
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        vote([first, second, third], training=True).numpy(), logs[0], rtol=1e-5, atol=1e-6
+    )
     sure = np.where(np.arange(3) == 0, 30.0, -30.0)[None].repeat(200, 0).astype("float32")
     unsure = tf.Variable(np.zeros((200, 3), "float32"))
     with tf.GradientTape() as tape:
@@ -415,8 +481,7 @@ def test_classifier_wide_part_counts_naive_bayes_ratios_and_votes():
     assert ratio[16 + 3, 0] > 0 and abs(ratio[7, 0]) < 0.2 * ratio[5, 0]
     # A weight counts as far as its feature's ratio: same weights, scores scaled by it.
     layer.table.assign(np.ones_like(ratio))
-    np.testing.assert_allclose(layer(np.array([[5]], "int64"))[0].numpy()[0], ratio[5],
-                               rtol=1e-5)
+    np.testing.assert_allclose(layer(np.array([[5]], "int64"))[0].numpy()[0], ratio[5], rtol=1e-5)
     # Naive Bayes over words and pairs (alpha 0.5; 3 words seen): p(5 | class 0) = 2.5 / 5.5
     likelihood = layer.log_likelihood.numpy()
     np.testing.assert_allclose(likelihood[5], np.log([2.5 / 5.5, 0.5 / 5.5]), rtol=1e-5)
@@ -428,7 +493,8 @@ def test_classifier_wide_part_counts_naive_bayes_ratios_and_votes():
     assert float(layer.temperature.numpy()) == 1.0
     # Validation texts that naive Bayes gets wrong half the time: tempered toward no opinion.
     validation = tf.data.Dataset.from_tensor_slices(
-        ({"ngrams": np.array([[5, 7], [6, 7], [5, 0], [6, 0]], "int64")}, [0, 1, 1, 0])).batch(2)
+        ({"ngrams": np.array([[5, 7], [6, 7], [5, 0], [6, 0]], "int64")}, [0, 1, 1, 0])
+    ).batch(2)
     layer.start_from_naive_bayes(batches, validation)
     assert float(layer.temperature.numpy()) > 8.0
     tempered = layer(features)[1].numpy()
@@ -446,8 +512,7 @@ def test_classifier_wide_part_penalises_its_weights_in_training_only():
     layer(features, training=False)
     assert not layer.losses
     layer(features, training=True)
-    np.testing.assert_allclose(float(layer.losses[0]), 1e-3 * 0.5 ** 2 * (2 * 16 + 1) * 2,
-                               rtol=1e-5)
+    np.testing.assert_allclose(float(layer.losses[0]), 1e-3 * 0.5**2 * (2 * 16 + 1) * 2, rtol=1e-5)
     layer.trainable = False  # once fitted: no penalty on weights that no longer train
     layer(features, training=True)
     assert not layer.losses
@@ -465,12 +530,14 @@ def test_classifier_wide_part_fits_its_logistic_regression_alone_then_freezes():
 
     def batches(rows):
         return tf.data.Dataset.from_tensor_slices(
-            ({"ngrams": features[rows].astype("int64")}, labels[rows])).batch(32)
+            ({"ngrams": features[rows].astype("int64")}, labels[rows])
+        ).batch(32)
 
     layer = BagOfNgrams(32, 2, l2=1e-4)
     layer.start_from_naive_bayes(batches(slice(0, 300)))
-    layer.fit_logistic_regression(batches(slice(0, 300)), batches(slice(300, 400)),
-                                  learning_rate=0.05)
+    layer.fit_logistic_regression(
+        batches(slice(0, 300)), batches(slice(300, 400)), learning_rate=0.05
+    )
     assert not layer.trainable and not layer.trainable_weights
     scores = layer(features.astype("int64"))[0].numpy()
     assert (scores.argmax(axis=1) == labels).all()
@@ -480,9 +547,11 @@ def test_classifier_wide_part_fits_its_logistic_regression_alone_then_freezes():
 
 @pytest.mark.slow
 def test_a_classifier_builds_and_runs_without_tensorflow_datasets():
-    code = ("import sys, numpy as np, zoo; m = zoo.build('sentiment_lstm', vocab_size=50, "
-            "embedding_dim=4, units=4, ngram_buckets=8); "
-            "m({'tokens': np.ones((1, 3)), 'ngrams': np.array([[5, 2 ** 30 + 7]])}); "
-            "print('tensorflow_datasets' in sys.modules)")
+    code = (
+        "import sys, numpy as np, zoo; m = zoo.build('sentiment_lstm', vocab_size=50, "
+        "embedding_dim=4, units=4, ngram_buckets=8); "
+        "m({'tokens': np.ones((1, 3)), 'ngrams': np.array([[5, 2 ** 30 + 7]])}); "
+        "print('tensorflow_datasets' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "False"

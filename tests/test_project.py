@@ -28,8 +28,11 @@ def test_only_the_zoo_package_is_installed_with_its_results():
 
 def test_ci_runs_the_readme_test_command_with_lint_and_docs_first():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    command = next(line for line in readme.splitlines()
-                   if line.startswith("python3 -m venv") and line.endswith("pytest -q"))
+    command = next(
+        line
+        for line in readme.splitlines()
+        if line.startswith("python3 -m venv") and line.endswith("pytest -q")
+    )
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
     steps = [s.strip() for s in command.split("&&")]
     found = re.search(r"^python3 -m venv.*$", ci, re.M).group(0)

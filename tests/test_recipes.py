@@ -26,13 +26,15 @@ from zoo.training import runtime
 from helpers import slow_epochs, tiny_lm_flags
 from mock_datasets import ag_news_example, dialogue_example, imdb_example, mock_tfds
 
-TINY = dict(epochs=1, max_steps=2, batch_size=8, units=8, embedding_dim=8, verbose=0,
-            precision="float32")  # "auto" would differ by machine
+TINY = dict(
+    epochs=1, max_steps=2, batch_size=8, units=8, embedding_dim=8, verbose=0, precision="float32"
+)  # "auto" would differ by machine
 
 
 def run_recipe(recipe, tmp_path, **settings):
-    config = recipe(run_dir=str(tmp_path / "run"), export_dir=str(tmp_path / "exports"),
-                    **{**TINY, **settings})
+    config = recipe(
+        run_dir=str(tmp_path / "run"), export_dir=str(tmp_path / "exports"), **{**TINY, **settings}
+    )
     metrics = training.run(config)
     run_dir = tmp_path / "run"
     written = json.loads((run_dir / "metrics.json").read_text())
@@ -51,13 +53,21 @@ def run_recipe(recipe, tmp_path, **settings):
 @pytest.mark.parametrize("recipe", [StackedLSTMRecipe, NextWordRNNRecipe])
 def test_language_model_recipes_on_real_tiny_shakespeare(recipe, shakespeare_dirs, tmp_path):
     data_dir, _ = shakespeare_dirs
-    test = run_recipe(recipe, tmp_path, data_dir=str(data_dir), sequence_length=20,
-                      vocab_size=500)
-    assert {"loss", "perplexity", "accuracy", "top5_accuracy", "carried_loss",
-            "carried_perplexity", "carried_accuracy", "carried_top5_accuracy"} <= set(test)
+    test = run_recipe(recipe, tmp_path, data_dir=str(data_dir), sequence_length=20, vocab_size=500)
+    assert {
+        "loss",
+        "perplexity",
+        "accuracy",
+        "top5_accuracy",
+        "carried_loss",
+        "carried_perplexity",
+        "carried_accuracy",
+        "carried_top5_accuracy",
+    } <= set(test)
     assert test["perplexity"] == pytest.approx(2.718281828 ** test["loss"], rel=1e-6)
-    assert test["carried_perplexity"] == pytest.approx(2.718281828 ** test["carried_loss"],
-                                                       rel=1e-6)
+    assert test["carried_perplexity"] == pytest.approx(
+        2.718281828 ** test["carried_loss"], rel=1e-6
+    )
 
 
 @pytest.mark.slow
@@ -69,16 +79,19 @@ def test_sentiment_recipe_on_mocked_imdb(tmp_path):
 
 @pytest.mark.slow
 def test_topic_recipe_on_mocked_ag_news(tmp_path):
-    with mock_tfds(tmp_path / "tfds", "ag_news_subset", {"train": 40, "test": 16},
-                   ag_news_example):
+    with mock_tfds(tmp_path / "tfds", "ag_news_subset", {"train": 40, "test": 16}, ag_news_example):
         test = run_recipe(TopicGRURecipe, tmp_path, vocab_size=200)
     assert 0 <= test["accuracy"] <= 1
 
 
 @pytest.mark.slow
 def test_chatbot_recipe_on_mocked_schema_guided_dialogue(tmp_path):
-    with mock_tfds(tmp_path / "tfds", "schema_guided_dialogue",
-                   {"train": 30, "dev": 10, "test": 10}, dialogue_example):
+    with mock_tfds(
+        tmp_path / "tfds",
+        "schema_guided_dialogue",
+        {"train": 30, "dev": 10, "test": 10},
+        dialogue_example,
+    ):
         test = run_recipe(ChatbotRecipe, tmp_path, vocab_size=200)
     assert {"token_accuracy", "bleu", "loss"} <= set(test)
 
@@ -97,8 +110,10 @@ def separable_csv(path, count=300, seed=0):
     import random
 
     rng = random.Random(seed)
-    cue = {"pos": ["great", "wonderful", "excellent", "loved"],
-           "neg": ["awful", "terrible", "boring", "hated"]}
+    cue = {
+        "pos": ["great", "wonderful", "excellent", "loved"],
+        "neg": ["awful", "terrible", "boring", "hated"],
+    }
     filler = ["the", "film", "plot", "cast", "it", "was", "a", "story", "and", "music"]
     lines = ["text,label"]
     for i in range(count):
@@ -115,21 +130,45 @@ def test_an_easily_separable_file_exports_a_confident_classifier(tmp_path):
     """The best epoch is chosen by validation loss: validation accuracy reaches 1.0 in
     the second epoch and ties there while the loss keeps falling; a checkpoint kept on
     accuracy held that epoch's unsure weights (probabilities of 0.6 to 0.9)."""
-    config = training.parse_config(SentimentLSTMRecipe, [
-        "--train-file", str(separable_csv(tmp_path / "reviews.csv")), "--units", "8",
-        "--embedding-dim", "8", "--vocab-size", "50", "--epochs", "6", "--batch-size", "16",
-        "--learning-rate", "5e-3", "--verbose", "0", "--precision", "float32", "--run-dir", str(tmp_path / "run"),
-        "--export-dir", str(tmp_path / "exports")])
+    config = training.parse_config(
+        SentimentLSTMRecipe,
+        [
+            "--train-file",
+            str(separable_csv(tmp_path / "reviews.csv")),
+            "--units",
+            "8",
+            "--embedding-dim",
+            "8",
+            "--vocab-size",
+            "50",
+            "--epochs",
+            "6",
+            "--batch-size",
+            "16",
+            "--learning-rate",
+            "5e-3",
+            "--verbose",
+            "0",
+            "--precision",
+            "float32",
+            "--run-dir",
+            str(tmp_path / "run"),
+            "--export-dir",
+            str(tmp_path / "exports"),
+        ],
+    )
     training.run(config)
     out = zoo.load(tmp_path / "exports" / "sentiment_lstm").predict(
-        ["a wonderful film, i loved it, great cast", "an awful film, boring and terrible"])
+        ["a wonderful film, i loved it, great cast", "an awful film, boring and terrible"]
+    )
     assert list(out["label"]) == ["pos", "neg"]
     assert np.max(out["probabilities"], axis=1).min() > 0.9, out["probabilities"]
 
 
 @pytest.mark.slow
-def test_a_run_from_files_names_them_declares_its_labels_and_knows_its_epoch(tmp_path, recwarn,
-                                                                            monkeypatch):
+def test_a_run_from_files_names_them_declares_its_labels_and_knows_its_epoch(
+    tmp_path, recwarn, monkeypatch
+):
     """``--labels`` orders the classes; metrics.json names the files; an epoch's end is
     known, so Keras never warns that the input ran out of data; ``record`` writes the test
     figures to the model's results file."""
@@ -139,10 +178,21 @@ def test_a_run_from_files_names_them_declares_its_labels_and_knows_its_epoch(tmp
     train_file = separable_csv(tmp_path / "train.csv", count=60)
     eval_file = separable_csv(tmp_path / "eval.csv", count=20, seed=1)
     # Through the Python API, which runs the recipe as `zoo train` does.
-    metrics = zoo.train("topic_gru", train_file=str(train_file), eval_file=str(eval_file),
-                        labels="pos, neg", units=8, embedding_dim=8, vocab_size=50, epochs=2,
-                        batch_size=8, verbose=0, run_dir=str(tmp_path / "run"),
-                        export_dir=str(tmp_path / "exports"), record=True)
+    metrics = zoo.train(
+        "topic_gru",
+        train_file=str(train_file),
+        eval_file=str(eval_file),
+        labels="pos, neg",
+        units=8,
+        embedding_dim=8,
+        vocab_size=50,
+        epochs=2,
+        batch_size=8,
+        verbose=0,
+        run_dir=str(tmp_path / "run"),
+        export_dir=str(tmp_path / "exports"),
+        record=True,
+    )
     assert not [w for w in recwarn if "ran out of data" in str(w.message)]
     recorded = {f.metric: f for f in results.figures("topic_gru")}
     assert recorded["accuracy"].value == metrics["test"]["accuracy"]
@@ -152,7 +202,10 @@ def test_a_run_from_files_names_them_declares_its_labels_and_knows_its_epoch(tmp
     assert recorded["loss"].date and recorded["loss"].versions["keras"]
     written = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert (written["dataset"], written["train_file"], written["eval_file"]) == (
-        "files", str(train_file), str(eval_file))
+        "files",
+        str(train_file),
+        str(eval_file),
+    )
     assert written["config"]["dataset"] == "files" and "ag_news" not in json.dumps(written)
     assets = Path(metrics["export"]) / "assets"
     assert json.loads((assets / "labels.json").read_text()) == ["pos", "neg"]
@@ -176,16 +229,33 @@ def test_the_python_api_names_an_unknown_setting_before_any_work():
 
 
 def zoo_command(*args, **kwargs):
-    return subprocess.run([sys.executable, "-m", "zoo.cli", *args], capture_output=True,
-                          text=True, **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "zoo.cli", *args], capture_output=True, text=True, **kwargs
+    )
 
 
 @pytest.mark.slow
 def test_zoo_train_from_the_command_line(shakespeare_dirs, tmp_path):
     data_dir, _ = shakespeare_dirs
-    result = zoo_command("train", "stacked_lstm", "--data-dir", str(data_dir), "--epochs", "1",
-                         "--max-steps", "2", "--units", "8", "--sequence-length", "16",
-                         "--run-dir", str(tmp_path / "run"), "--no-export", "--verbose", "0")
+    result = zoo_command(
+        "train",
+        "stacked_lstm",
+        "--data-dir",
+        str(data_dir),
+        "--epochs",
+        "1",
+        "--max-steps",
+        "2",
+        "--units",
+        "8",
+        "--sequence-length",
+        "16",
+        "--run-dir",
+        str(tmp_path / "run"),
+        "--no-export",
+        "--verbose",
+        "0",
+    )
     assert result.returncode == 0, result.stderr
     assert "strategy:" in result.stdout and "test: " in result.stdout
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["settings"]["units"] == 8
@@ -194,16 +264,18 @@ def test_zoo_train_from_the_command_line(shakespeare_dirs, tmp_path):
 def test_recipe_flags_are_validated_before_training(tmp_path):
     result = zoo_command("train", "topic_gru", "--epochs", "0")
     assert result.returncode == 2 and "epochs=0" in result.stderr
-    result = zoo_command("train", "topic_gru", "--units", "0", "--train-file",
-                         str(tmp_path / "missing.csv"))
+    result = zoo_command(
+        "train", "topic_gru", "--units", "0", "--train-file", str(tmp_path / "missing.csv")
+    )
     assert result.returncode == 2 and "train_file=" in result.stderr
     result = zoo_command("train", "topic_grux")
     assert result.returncode == 2 and "topic_gru" in result.stderr
 
 
 def test_recipe_module_runs_as_a_script():
-    result = subprocess.run([sys.executable, "-m", "recipes.sentiment_lstm", "--help"],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "recipes.sentiment_lstm", "--help"], capture_output=True, text=True
+    )
     assert result.returncode == 0 and "--early-stopping-patience" in result.stdout
 
 
@@ -222,10 +294,22 @@ sys.exit(main(sys.argv[1:]))
 @pytest.mark.slow
 def test_missing_dataset_fails_fast_saying_what_to_place_where(tmp_path):
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-c", OFFLINE_ZOO, "train", "stacked_lstm",
-                             "--data-dir", str(tmp_path / "empty"),
-                             "--run-dir", str(tmp_path / "run")],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            OFFLINE_ZOO,
+            "train",
+            "stacked_lstm",
+            "--data-dir",
+            str(tmp_path / "empty"),
+            "--run-dir",
+            str(tmp_path / "run"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     elapsed = time.monotonic() - started
     assert result.returncode == 2
     assert "input.txt" in result.stderr and "manual" in result.stderr
@@ -236,8 +320,9 @@ def test_missing_dataset_fails_fast_saying_what_to_place_where(tmp_path):
 
 
 @pytest.mark.slow
-def test_bfloat16_training_is_evaluated_and_exported_in_float32(shakespeare_dirs, tmp_path,
-                                                                 monkeypatch):
+def test_bfloat16_training_is_evaluated_and_exported_in_float32(
+    shakespeare_dirs, tmp_path, monkeypatch
+):
     import keras
 
     import zoo
@@ -252,9 +337,13 @@ def test_bfloat16_training_is_evaluated_and_exported_in_float32(shakespeare_dirs
     real_twin = export.portable_twin
     monkeypatch.setattr(export, "portable_twin", recording_twin)
     data_dir, _ = shakespeare_dirs
-    config = StackedLSTMRecipe(**{**TINY, "precision": "mixed_bfloat16"}, data_dir=str(data_dir),
-                               sequence_length=16, run_dir=str(tmp_path / "run"),
-                               export_dir=str(tmp_path / "exports"))
+    config = StackedLSTMRecipe(
+        **{**TINY, "precision": "mixed_bfloat16"},
+        data_dir=str(data_dir),
+        sequence_length=16,
+        run_dir=str(tmp_path / "run"),
+        export_dir=str(tmp_path / "exports"),
+    )
     metrics = training.run(config)
 
     assert metrics["precision"] == "mixed_bfloat16"
@@ -272,14 +361,18 @@ def test_auto_precision_follows_the_hardware(monkeypatch):
     import tensorflow as tf
 
     # The device list is patched both ways, so the test reads the same on any machine.
-    monkeypatch.setattr(tf.config, "list_physical_devices",
-                        lambda kind=None: ["GPU:0"] if kind == "GPU" else ["CPU:0", "GPU:0"])
+    monkeypatch.setattr(
+        tf.config,
+        "list_physical_devices",
+        lambda kind=None: ["GPU:0"] if kind == "GPU" else ["CPU:0", "GPU:0"],
+    )
     monkeypatch.setattr(runtime, "cpu_has_bfloat16", lambda: True)
     assert runtime.choose_precision("auto") == "float32"  # a GPU: float32 unless asked
     assert runtime.choose_precision("mixed_float16") == "mixed_float16"
 
-    monkeypatch.setattr(tf.config, "list_physical_devices",
-                        lambda kind=None: [] if kind == "GPU" else ["CPU:0"])
+    monkeypatch.setattr(
+        tf.config, "list_physical_devices", lambda kind=None: [] if kind == "GPU" else ["CPU:0"]
+    )
     monkeypatch.setattr(runtime, "cpu_has_bfloat16", lambda: True)
     assert runtime.choose_precision("auto") == "mixed_bfloat16"
     monkeypatch.setattr(runtime, "cpu_has_bfloat16", lambda: False)
@@ -297,8 +390,16 @@ def test_auto_precision_follows_the_hardware(monkeypatch):
 @pytest.mark.slow
 def test_a_killed_run_resumes_from_the_next_epoch(shakespeare_dirs, tmp_path):
     data_dir, _ = shakespeare_dirs
-    args = tiny_lm_flags(data_dir, tmp_path / "run", "--epochs", "4", "--max-steps", "15",
-                         "--early-stopping-patience", "10")
+    args = tiny_lm_flags(
+        data_dir,
+        tmp_path / "run",
+        "--epochs",
+        "4",
+        "--max-steps",
+        "15",
+        "--early-stopping-patience",
+        "10",
+    )
     backup = tmp_path / "run" / "backup" / "training_metadata.json"
     first = subprocess.Popen([sys.executable, "-m", "zoo.cli", *args])
     deadline = time.monotonic() + 240
@@ -321,16 +422,38 @@ def test_a_killed_run_resumes_from_the_next_epoch(shakespeare_dirs, tmp_path):
 def test_ctrl_c_stops_training_and_says_how_to_resume(shakespeare_dirs, tmp_path):
     data_dir, _ = shakespeare_dirs
     # Long enough (no early stopping, 200 epochs) that the signal finds it training.
-    args = ["train", "stacked_lstm", "--data-dir", str(data_dir), "--epochs", "200",
-            "--max-steps", "20", "--units", "8", "--sequence-length", "16", "--batch-size", "8",
-            "--early-stopping-patience", "1000", "--run-dir", str(tmp_path / "run"),
-            "--no-export", "--verbose", "0"]
+    args = [
+        "train",
+        "stacked_lstm",
+        "--data-dir",
+        str(data_dir),
+        "--epochs",
+        "200",
+        "--max-steps",
+        "20",
+        "--units",
+        "8",
+        "--sequence-length",
+        "16",
+        "--batch-size",
+        "8",
+        "--early-stopping-patience",
+        "1000",
+        "--run-dir",
+        str(tmp_path / "run"),
+        "--no-export",
+        "--verbose",
+        "0",
+    ]
     backup = tmp_path / "run" / "backup" / "training_metadata.json"
     # As at a terminal: SIGINT's default action, even where this suite was started in the
     # background (which leaves SIGINT ignored, and Python then keeps ignoring it).
-    run = subprocess.Popen([sys.executable, "-m", "zoo.cli", *args], stderr=subprocess.PIPE,
-                           text=True, preexec_fn=lambda: signal.signal(signal.SIGINT,
-                                                                       signal.SIG_DFL))
+    run = subprocess.Popen(
+        [sys.executable, "-m", "zoo.cli", *args],
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.monotonic() + 240
     while not backup.exists() and run.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -360,27 +483,40 @@ def test_the_time_budget_ends_training_before_it_is_overrun():
 
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile("sgd", "mse")
-    history = model.fit(np.zeros((4, 2)), np.zeros(4), epochs=20, verbose=0,
-                        callbacks=[slow_epochs(0.4), zoo_callbacks.TimeBudget(minutes=1.5 / 60)])
+    history = model.fit(
+        np.zeros((4, 2)),
+        np.zeros(4),
+        epochs=20,
+        verbose=0,
+        callbacks=[slow_epochs(0.4), zoo_callbacks.TimeBudget(minutes=1.5 / 60)],
+    )
     assert 1 <= len(history.epoch) <= 3
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("patience", [None, 5])
-def test_averaged_weights_are_validated_and_kept_when_the_budget_ends_training(
-        tmp_path, patience):
+def test_averaged_weights_are_validated_and_kept_when_the_budget_ends_training(tmp_path, patience):
     import keras
     import numpy as np
 
     keras.utils.set_random_seed(0)
-    model = zoo.build_stacked_lstm(vocab_size=20, units=8, embedding_dim=8, learning_rate=0.05,
-                                   ema_momentum=0.9)
+    model = zoo.build_stacked_lstm(
+        vocab_size=20, units=8, embedding_dim=8, learning_rate=0.05, ema_momentum=0.9
+    )
     x = np.random.default_rng(0).integers(1, 20, size=(16, 10))
-    config = StackedLSTMRecipe(run_dir=str(tmp_path), max_minutes=1.0 / 60, epochs=20,
-                               early_stopping_patience=patience)
+    config = StackedLSTMRecipe(
+        run_dir=str(tmp_path), max_minutes=1.0 / 60, epochs=20, early_stopping_patience=patience
+    )
     slow = slow_epochs(0.4)
-    history = model.fit(x, x, validation_data=(x, x), epochs=20, batch_size=2, verbose=0,
-                        callbacks=[slow] + zoo_callbacks.callbacks(config, "val_loss", "min", ema=True))
+    history = model.fit(
+        x,
+        x,
+        validation_data=(x, x),
+        epochs=20,
+        batch_size=2,
+        verbose=0,
+        callbacks=[slow] + zoo_callbacks.callbacks(config, "val_loss", "min", ema=True),
+    )
     assert len(history.epoch) < 20  # the budget ended it
     # What is kept is the average that was validated (the best epoch's, with early
     # stopping; the last one's without), not the training weights.
@@ -414,23 +550,31 @@ def _noisy_regression(learning_rate, epochs, average_epochs):
 
     recorder = Recorder()
     average = zoo_callbacks.AverageLastEpochs(average_epochs, validation, "val_loss", "min")
-    model.fit(train, epochs=epochs, validation_data=validation, verbose=0, shuffle=False,
-              callbacks=[recorder, average])
+    model.fit(
+        train,
+        epochs=epochs,
+        validation_data=validation,
+        verbose=0,
+        shuffle=False,
+        callbacks=[recorder, average],
+    )
     return model, recorder.epochs, average, validation
 
 
 def test_the_average_of_the_last_epochs_is_kept_where_it_validates_better():
     # A large SGD step on noisy targets: each epoch ends at another noisy point, and the
     # average of several lies nearer the truth (Polyak averaging).
-    model, epochs, average, (x_val, y_val) = _noisy_regression(0.05, epochs=10,
-                                                               average_epochs=8)
+    model, epochs, average, (x_val, y_val) = _noisy_regression(0.05, epochs=10, average_epochs=8)
     assert set(average.chosen["candidates"]) == {
-        "epoch 10", "the average of epochs 9-10", "the average of epochs 7-10",
-        "the average of epochs 3-10"}
+        "epoch 10",
+        "the average of epochs 9-10",
+        "the average of epochs 7-10",
+        "the average of epochs 3-10",
+    }
     kept = average.chosen["kept"]
     assert kept.startswith("the average of epochs"), average.chosen
     first = int(kept.split()[-1].split("-")[0])
-    expected = [np.mean(ws, axis=0) for ws in zip(*epochs[first - 1:])]
+    expected = [np.mean(ws, axis=0) for ws in zip(*epochs[first - 1 :])]
     for got, want in zip(model.trainable_weights, expected):
         np.testing.assert_allclose(got.numpy(), want, rtol=1e-5, atol=1e-6)
     loss = model.evaluate(x_val, y_val, verbose=0)
@@ -456,9 +600,10 @@ def test_average_epochs_is_checked_and_appended_last_with_validation_data():
     found = zoo_callbacks.callbacks(config, "val_token_accuracy", "max", validation=object())
     assert isinstance(found[-1], zoo_callbacks.AverageLastEpochs) and found[-1].epochs == 8
     for without, validation in ((config, None), (ChatbotRecipe(run_dir="unused"), object())):
-        assert not any(isinstance(c, zoo_callbacks.AverageLastEpochs)
-                       for c in zoo_callbacks.callbacks(without, "val_loss", "min",
-                                                        validation=validation))
+        assert not any(
+            isinstance(c, zoo_callbacks.AverageLastEpochs)
+            for c in zoo_callbacks.callbacks(without, "val_loss", "min", validation=validation)
+        )
 
 
 def _fit_tiny(epochs, callbacks):
@@ -467,8 +612,9 @@ def _fit_tiny(epochs, callbacks):
 
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile(keras.optimizers.Adam(0.01), "mse")
-    return model.fit(np.zeros((4, 2)), np.zeros(4), epochs=epochs, verbose=0,
-                     callbacks=callbacks).history["learning_rate"]
+    return model.fit(
+        np.zeros((4, 2)), np.zeros(4), epochs=epochs, verbose=0, callbacks=callbacks
+    ).history["learning_rate"]
 
 
 def test_cosine_schedule_anneals_over_the_epochs():
@@ -483,8 +629,13 @@ def test_cosine_schedule_follows_the_time_budget_when_it_ends_first():
     import math
 
     # 100 epochs planned, but 1.2 s of budget: the rate reaches its floor within a few.
-    rates = _fit_tiny(6, [slow_epochs(0.3), zoo_callbacks.CosineAnneal(0.01, epochs=100,
-                                                            minutes=1.2 / 60, floor=0.1)])
+    rates = _fit_tiny(
+        6,
+        [
+            slow_epochs(0.3),
+            zoo_callbacks.CosineAnneal(0.01, epochs=100, minutes=1.2 / 60, floor=0.1),
+        ],
+    )
     assert rates[0] == pytest.approx(0.01 * (1 + math.cos(math.pi / 200)) / 2 * 0.9 + 0.001)
     assert rates[-1] == pytest.approx(0.001)
     assert rates == sorted(rates, reverse=True)
@@ -502,13 +653,36 @@ def test_runs_are_kept_side_by_side_and_resume_takes_the_latest(tmp_path, monkey
     from zoo.cli import main as zoo_main
 
     monkeypatch.chdir(tmp_path)
-    topics = "label,text\n" + "".join(f"{i % 2},{text}\n" for i, text in enumerate(
-        ["stocks fell on monday", "the team won the cup", "oil prices climbed",
-         "the striker scored twice"] * 8))
+    topics = "label,text\n" + "".join(
+        f"{i % 2},{text}\n"
+        for i, text in enumerate(
+            [
+                "stocks fell on monday",
+                "the team won the cup",
+                "oil prices climbed",
+                "the striker scored twice",
+            ]
+            * 8
+        )
+    )
     (tmp_path / "topics.csv").write_text(topics)
-    flags = ["--train-file", "topics.csv", "--epochs", "1", "--units", "4",
-             "--embedding-dim", "4", "--vocab-size", "50", "--ngram-buckets", "16",
-             "--no-export", "--verbose", "0"]
+    flags = [
+        "--train-file",
+        "topics.csv",
+        "--epochs",
+        "1",
+        "--units",
+        "4",
+        "--embedding-dim",
+        "4",
+        "--vocab-size",
+        "50",
+        "--ngram-buckets",
+        "16",
+        "--no-export",
+        "--verbose",
+        "0",
+    ]
     for _ in range(2):
         assert zoo_main(["train", "topic_gru", *flags]) == 0
     runs = tmp_path / "runs" / "topic_gru"

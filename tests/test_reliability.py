@@ -54,8 +54,9 @@ KILL_MID_EPOCH = textwrap.dedent("""
 
 
 @pytest.mark.slow
-def test_a_run_killed_mid_epoch_resumes_and_ends_where_an_unbroken_run_does(shakespeare_dirs,
-                                                                             tmp_path):
+def test_a_run_killed_mid_epoch_resumes_and_ends_where_an_unbroken_run_does(
+    shakespeare_dirs, tmp_path
+):
     """SIGKILL in the middle of epoch 3 of 4; ``--resume`` redoes epoch 3 from the backup.
 
     Noise: the resumed run replays the shuffled stream from its start and restarts the
@@ -72,9 +73,13 @@ def test_a_run_killed_mid_epoch_resumes_and_ends_where_an_unbroken_run_does(shak
 
     run_dir = tmp_path / "run"
     flags = tiny_lm_flags(data_dir, run_dir, *common)
-    killed = subprocess.run([sys.executable, "-c", KILL_MID_EPOCH, "2", "7", *flags], cwd=REPO,
-                            capture_output=True, text=True,
-                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    killed = subprocess.run(
+        [sys.executable, "-c", KILL_MID_EPOCH, "2", "7", *flags],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     metadata = json.loads((run_dir / "backup" / "training_metadata.json").read_text())
     assert metadata["epoch"] == 2 and (run_dir / "backup" / metadata["weights"]).is_file()
@@ -98,9 +103,11 @@ class TrainingState(keras.callbacks.Callback):
         self.saved, self.started = None, None
 
     def _state(self):
-        return ([w.copy() for w in self.model.get_weights()],
-                [np.array(v) for v in self.model.optimizer.variables],
-                int(self.model.optimizer.iterations))
+        return (
+            [w.copy() for w in self.model.get_weights()],
+            [np.array(v) for v in self.model.optimizer.variables],
+            int(self.model.optimizer.iterations),
+        )
 
     def on_epoch_end(self, epoch, logs=None):
         self.saved = self._state()
@@ -117,25 +124,63 @@ class StopAtSecondEpoch(keras.callbacks.Callback):
 
 def tiny_recipe(model, tmp_path, shakespeare_dirs) -> dict:
     """The smallest settings of each recipe, on data the suite has at hand."""
-    common = dict(epochs=3, max_steps=3, batch_size=8, units=8, embedding_dim=8, verbose=0,
-                  run_dir=str(tmp_path / "run"), export=False)
+    common = dict(
+        epochs=3,
+        max_steps=3,
+        batch_size=8,
+        units=8,
+        embedding_dim=8,
+        verbose=0,
+        run_dir=str(tmp_path / "run"),
+        export=False,
+    )
     if model in ("stacked_lstm", "next_word_rnn"):
         return dict(common, data_dir=str(shakespeare_dirs[0]), sequence_length=16)
+    if model == "rnn_forecaster":  # a series of its own: no embeddings, numbers in
+        common.pop("embedding_dim")
+        series = fx.write_series(tmp_path / "series.csv", rows=400)
+        return dict(
+            common,
+            train_file=str(series),
+            split="0.6,0.2,0.2",
+            lookback=24,
+            horizon=12,
+            segment_length=12,
+        )
+    if model == "bilstm_tagger":
+        sample = REPO / "tests" / "data" / "en_ewt_sample"
+        return dict(
+            common,
+            train_file=str(sample / "train.conllu"),
+            eval_file=str(sample / "test.conllu"),
+            char_filters=4,
+            vocab_size=300,
+        )
     if model == "chatbot":
         pairs = REPO / "tests" / "data" / "sgd_pairs"
-        return dict(common, train_file=str(pairs / "train.tsv"), eval_file=str(pairs / "test.tsv"),
-                    vocab_size=200, sequence_length=12)
+        return dict(
+            common,
+            train_file=str(pairs / "train.tsv"),
+            eval_file=str(pairs / "test.tsv"),
+            vocab_size=200,
+            sequence_length=12,
+        )
     reviews = tmp_path / "reviews.csv"
-    reviews.write_text("text,label\n" + "".join(
-        f"{'a fine good film' if i % 2 else 'a dull bad film'} number {i},{i % 2}\n"
-        for i in range(80)))
+    reviews.write_text(
+        "text,label\n"
+        + "".join(
+            f"{'a fine good film' if i % 2 else 'a dull bad film'} number {i},{i % 2}\n"
+            for i in range(80)
+        )
+    )
     return dict(common, train_file=str(reviews), vocab_size=50, sequence_length=8)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("model", sorted(zoo.list_models()))
 def test_every_recipe_resumes_with_the_weights_and_optimizer_state_it_backed_up(
-        model, tmp_path, shakespeare_dirs, monkeypatch):
+    model, tmp_path, shakespeare_dirs, monkeypatch
+):
     """A run stopped after epoch 1, resumed: it starts from exactly the saved weights and
     optimizer variables (Adam's moments, step count, a weight average where kept)."""
     from zoo.recipes import recipe_class
@@ -146,9 +191,13 @@ def test_every_recipe_resumes_with_the_weights_and_optimizer_state_it_backed_up(
     def with_state(extra):
         def patched(*args, **kwargs):
             found = fit_callbacks(*args, **kwargs)
-            at = next(i for i, c in enumerate(found)
-                      if isinstance(c, zoo_callbacks.AtomicBackupAndRestore))
-            return [*found[:at + 1], state, *found[at + 1:], *extra]
+            at = next(
+                i
+                for i, c in enumerate(found)
+                if isinstance(c, zoo_callbacks.AtomicBackupAndRestore)
+            )
+            return [*found[: at + 1], state, *found[at + 1 :], *extra]
+
         return patched
 
     monkeypatch.setattr(zoo_callbacks, "callbacks", with_state([StopAtSecondEpoch()]))
@@ -169,7 +218,7 @@ def tiny_classifier(seed=0):
     keras.utils.set_random_seed(seed)
     model = zoo.build("topic_gru", vocab_size=30, units=4, embedding_dim=4, num_classes=3)
     rng = np.random.default_rng(seed)
-    inputs = {"tokens": rng.integers(1, 30, (32, 6)), "ngrams": rng.integers(1, 2 ** 31, (32, 18))}
+    inputs = {"tokens": rng.integers(1, 30, (32, 6)), "ngrams": rng.integers(1, 2**31, (32, 18))}
     return model, inputs, rng.integers(0, 3, 32)
 
 
@@ -179,7 +228,7 @@ def crash_after_partial_write(method):
     def partial(self, *args, **kwargs):
         method(self, *args, **kwargs)
         path = self if isinstance(self, Path) else Path(args[0])
-        path.write_bytes(path.read_bytes()[:len(path.read_bytes()) // 2])
+        path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
         raise KeyboardInterrupt("killed mid-write")
 
     return partial
@@ -189,8 +238,9 @@ def crash(*args, **kwargs):
     raise KeyboardInterrupt("killed")
 
 
-@pytest.mark.parametrize("when", ["writing weights", "writing metadata", "before the swap",
-                                  "after the swap"])
+@pytest.mark.parametrize(
+    "when", ["writing weights", "writing metadata", "before the swap", "after the swap"]
+)
 @pytest.mark.slow
 def test_a_crash_mid_backup_leaves_a_consistent_backup(when, tmp_path, monkeypatch):
     """However a save dies, the backup restores a whole (weights, epoch) pair."""
@@ -201,8 +251,9 @@ def test_a_crash_mid_backup_leaves_a_consistent_backup(when, tmp_path, monkeypat
 
     with monkeypatch.context() as patch:
         if when == "writing weights":
-            patch.setattr(keras.Model, "save_weights",
-                          crash_after_partial_write(keras.Model.save_weights))
+            patch.setattr(
+                keras.Model, "save_weights", crash_after_partial_write(keras.Model.save_weights)
+            )
         elif when == "writing metadata":
             patch.setattr(Path, "write_text", crash_after_partial_write(Path.write_text))
         elif when == "before the swap":
@@ -233,8 +284,9 @@ def test_a_crash_mid_save_keeps_the_best_checkpoint(tmp_path, monkeypatch):
     checkpoint = zoo_callbacks.AtomicModelCheckpoint(str(path), save_weights_only=True)
     model.fit(x, y, epochs=1, callbacks=[checkpoint], verbose=0)
     first = [w.copy() for w in model.get_weights()]
-    monkeypatch.setattr(keras.Model, "save_weights",
-                        crash_after_partial_write(keras.Model.save_weights))
+    monkeypatch.setattr(
+        keras.Model, "save_weights", crash_after_partial_write(keras.Model.save_weights)
+    )
     with pytest.raises(KeyboardInterrupt):
         model.fit(x, y, epochs=1, callbacks=[checkpoint], verbose=0)
     monkeypatch.undo()
@@ -249,12 +301,21 @@ def test_a_crash_mid_save_keeps_the_best_checkpoint(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_a_blown_up_learning_rate_stops_the_run_naming_the_step(shakespeare_dirs, tmp_path,
-                                                                capsys):
+def test_a_blown_up_learning_rate_stops_the_run_naming_the_step(shakespeare_dirs, tmp_path, capsys):
     data_dir, _ = shakespeare_dirs
-    flags = tiny_lm_flags(data_dir, tmp_path / "run", "--epochs", "2", "--max-steps", "5",
-                          "--learning-rate", "100", "--export", "--export-dir",
-                          str(tmp_path / "exports"))
+    flags = tiny_lm_flags(
+        data_dir,
+        tmp_path / "run",
+        "--epochs",
+        "2",
+        "--max-steps",
+        "5",
+        "--learning-rate",
+        "100",
+        "--export",
+        "--export-dir",
+        str(tmp_path / "exports"),
+    )
     assert zoo_main(flags) == 2
     error = capsys.readouterr().err
     assert "zoo train: error: training diverged: loss is" in error
@@ -264,20 +325,31 @@ def test_a_blown_up_learning_rate_stops_the_run_naming_the_step(shakespeare_dirs
 
 
 @pytest.mark.slow
-def test_divergence_after_a_backup_names_it_and_it_holds_good_weights(shakespeare_dirs, tmp_path,
-                                                                      monkeypatch):
+def test_divergence_after_a_backup_names_it_and_it_holds_good_weights(
+    shakespeare_dirs, tmp_path, monkeypatch
+):
     """Epoch 1 trains well; the learning rate then jumps to 1e4 and epoch 2 blows up."""
     data_dir, _ = shakespeare_dirs
     jump = keras.callbacks.LearningRateScheduler(lambda epoch, lr: 1e4 if epoch == 1 else lr)
     callbacks = zoo_callbacks.callbacks
-    monkeypatch.setattr(zoo_callbacks, "callbacks",
-                        lambda *args, **kwargs: callbacks(*args, **kwargs) + [jump])
-    config = StackedLSTMRecipe(data_dir=str(data_dir), epochs=3, max_steps=4, units=16,
-                               embedding_dim=8, sequence_length=32, batch_size=16, verbose=0,
-                               run_dir=str(tmp_path / "run"),
-                               export_dir=str(tmp_path / "exports"))
-    with pytest.raises(FloatingPointError, match=r"at epoch 2, batch \d+; nothing was exported")\
-            as raised:
+    monkeypatch.setattr(
+        zoo_callbacks, "callbacks", lambda *args, **kwargs: callbacks(*args, **kwargs) + [jump]
+    )
+    config = StackedLSTMRecipe(
+        data_dir=str(data_dir),
+        epochs=3,
+        max_steps=4,
+        units=16,
+        embedding_dim=8,
+        sequence_length=32,
+        batch_size=16,
+        verbose=0,
+        run_dir=str(tmp_path / "run"),
+        export_dir=str(tmp_path / "exports"),
+    )
+    with pytest.raises(
+        FloatingPointError, match=r"at epoch 2, batch \d+; nothing was exported"
+    ) as raised:
         training.run(config)
     checkpoint = tmp_path / "run" / "backup" / "checkpoint-1.weights.h5"
     assert f"Last good checkpoint: {checkpoint} (end of epoch 1)" in str(raised.value)
@@ -288,8 +360,9 @@ def test_divergence_after_a_backup_names_it_and_it_holds_good_weights(shakespear
 
     arrays = []
     with h5py.File(checkpoint, "r") as saved:
-        saved.visititems(lambda name, item: arrays.append(item[()])
-                         if isinstance(item, h5py.Dataset) else None)
+        saved.visititems(
+            lambda name, item: arrays.append(item[()]) if isinstance(item, h5py.Dataset) else None
+        )
     assert len(arrays) > 10 and all(np.isfinite(a).all() for a in arrays)
 
 
@@ -301,8 +374,11 @@ def test_nan_and_infinite_losses_stop_training_too(tmp_path):
     guard.set_model(model)
     guard.on_epoch_begin(1)
     guard.on_batch_end(0, {"loss": 1.2})  # fine
-    with pytest.raises(FloatingPointError, match=r"loss is nan at epoch 2, batch 4; .* "
-                       r"Last good checkpoint: .*checkpoint-1.weights.h5 \(end of epoch 1\)"):
+    with pytest.raises(
+        FloatingPointError,
+        match=r"loss is nan at epoch 2, batch 4; .* "
+        r"Last good checkpoint: .*checkpoint-1.weights.h5 \(end of epoch 1\)",
+    ):
         guard.on_batch_end(3, {"loss": float("nan")})
     with pytest.raises(FloatingPointError, match="val_loss is inf at the end of epoch 2"):
         guard.on_epoch_end(1, {"loss": 1.0, "val_loss": float("inf")})
@@ -311,8 +387,16 @@ def test_nan_and_infinite_losses_stop_training_too(tmp_path):
 def chaotic_simple_rnn(clipnorm, gain=2.0, seed=0):
     """A SimpleRNN whose recurrent kernel, scaled up, makes its dynamics chaotic."""
     keras.utils.set_random_seed(seed)
-    model = zoo.build("next_word_rnn", vocab_size=20, units=32, embedding_dim=8, dropout=0.0,
-                      cell="simple_rnn", learning_rate=0.05, clipnorm=clipnorm)
+    model = zoo.build(
+        "next_word_rnn",
+        vocab_size=20,
+        units=32,
+        embedding_dim=8,
+        dropout=0.0,
+        cell="simple_rnn",
+        learning_rate=0.05,
+        clipnorm=clipnorm,
+    )
     kernel = model.get_layer("rnn_0").cell.recurrent_kernel
     kernel.assign(kernel * gain)
     return model, kernel
@@ -344,8 +428,10 @@ def test_gradient_clipping_tames_exploding_gradients():
     def sgd(clipnorm):
         model, kernel = chaotic_simple_rnn(clipnorm)
         before = float(keras.ops.norm(kernel))
-        model.compile(keras.optimizers.SGD(0.1, global_clipnorm=clipnorm),
-                      loss="sparse_categorical_crossentropy")
+        model.compile(
+            keras.optimizers.SGD(0.1, global_clipnorm=clipnorm),
+            loss="sparse_categorical_crossentropy",
+        )
         model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
         states = model.get_layer("rnn_0")(model.get_layer("embedding")(x[:16]))
         return float(keras.ops.norm(kernel)) / before, float(np.mean(np.abs(states) > 0.999))
@@ -364,28 +450,46 @@ def test_gradient_clipping_tames_exploding_gradients():
 # ---------------------------------------------------------------- 3. bad settings and data
 
 
-@pytest.mark.parametrize("model, flags, message", [
-    ("topic_gru", ["--units", "0"], r"units=0 is out of range; expected an integer >= 1"),
-    ("topic_gru", ["--dropout", "1.5"], r"dropout=1.5 .* expected a number in \[0, 1\)"),
-    ("topic_gru", ["--cell", "lstmx"], r"cell='lstmx' .* expected one of 'simple_rnn'"),
-    ("topic_gru", ["--sequence-length", "0"], r"sequence_length=0 is out of range"),
-    ("topic_gru", ["--vocab-size", "2"], r"vocab_size=2 .* expected an integer >= 3"),
-    ("stacked_lstm", ["--num-layers", "1"], r"num_layers=1 .* expected an integer >= 2"),
-    ("stacked_lstm", ["--level", "byte"], r"level='byte' .* expected one of 'char', 'word'"),
-    ("chatbot", ["--attention", "dotty"], r"attention='dotty' is not accepted"),
-    ("chatbot", ["--vocab-size", "4"], r"vocab_size=4 is out of range"),
-    ("chatbot", ["--clipnorm", "-1"], r"clipnorm=-1.0 .* expected a number > 0"),
-    ("chatbot", ["--labels", "a,b"], r"labels='a,b' declares the classes of a text classifier"),
-    ("topic_gru", ["--labels", "a,b"], r"labels='a,b' declares the classes of a train_file"),
-    ("topic_gru", ["--train-file", __file__, "--labels", "pos,"], r"labels='pos,' is not accepted"),
-    ("topic_gru", ["--train-file", os.path.dirname(__file__)],
-     r"train_file='.*tests' is a directory; expected a file"),
-    ("topic_gru", ["--train-file", __file__, "--eval-file", "no-such.csv"],
-     r"eval_file='no-such.csv' does not exist"),
-    ("stacked_lstm", ["--manual-dir", __file__], r"manual_dir='.*' is a file; expected a directory"),
-])
-def test_recipe_settings_are_checked_before_any_data_is_read(model, flags, message, tmp_path,
-                                                             capsys, monkeypatch):
+@pytest.mark.parametrize(
+    "model, flags, message",
+    [
+        ("topic_gru", ["--units", "0"], r"units=0 is out of range; expected an integer >= 1"),
+        ("topic_gru", ["--dropout", "1.5"], r"dropout=1.5 .* expected a number in \[0, 1\)"),
+        ("topic_gru", ["--cell", "lstmx"], r"cell='lstmx' .* expected one of 'simple_rnn'"),
+        ("topic_gru", ["--sequence-length", "0"], r"sequence_length=0 is out of range"),
+        ("topic_gru", ["--vocab-size", "2"], r"vocab_size=2 .* expected an integer >= 3"),
+        ("stacked_lstm", ["--num-layers", "1"], r"num_layers=1 .* expected an integer >= 2"),
+        ("stacked_lstm", ["--level", "byte"], r"level='byte' .* expected one of 'char', 'word'"),
+        ("chatbot", ["--attention", "dotty"], r"attention='dotty' is not accepted"),
+        ("chatbot", ["--vocab-size", "4"], r"vocab_size=4 is out of range"),
+        ("chatbot", ["--clipnorm", "-1"], r"clipnorm=-1.0 .* expected a number > 0"),
+        ("chatbot", ["--labels", "a,b"], r"labels='a,b' declares the classes of a text classifier"),
+        ("topic_gru", ["--labels", "a,b"], r"labels='a,b' declares the classes of a train_file"),
+        (
+            "topic_gru",
+            ["--train-file", __file__, "--labels", "pos,"],
+            r"labels='pos,' is not accepted",
+        ),
+        (
+            "topic_gru",
+            ["--train-file", os.path.dirname(__file__)],
+            r"train_file='.*tests' is a directory; expected a file",
+        ),
+        (
+            "topic_gru",
+            ["--train-file", __file__, "--eval-file", "no-such.csv"],
+            r"eval_file='no-such.csv' does not exist",
+        ),
+        (
+            "stacked_lstm",
+            ["--manual-dir", __file__],
+            r"manual_dir='.*' is a file; expected a directory",
+        ),
+    ],
+)
+def test_recipe_settings_are_checked_before_any_data_is_read(
+    model, flags, message, tmp_path, capsys, monkeypatch
+):
     for task in map(get_task, task_names()):
         monkeypatch.setattr(task, "load_data", lambda config: pytest.fail("data was read"))
     assert zoo_main(["train", model, *flags, "--run-dir", str(tmp_path / "run")]) == 2
@@ -394,27 +498,58 @@ def test_recipe_settings_are_checked_before_any_data_is_read(model, flags, messa
     assert not (tmp_path / "run").exists()
 
 
-TOPICS = "label,text\n" + "".join(f"{i % 4},{text}\n" for i, text in enumerate(
-    ["stocks fell on monday", "the team won the cup", "talks resumed in geneva",
-     "a new chip was released", "oil prices climbed", "the striker scored twice",
-     "leaders signed the treaty", "the app was updated"] * 4))
+TOPICS = "label,text\n" + "".join(
+    f"{i % 4},{text}\n"
+    for i, text in enumerate(
+        [
+            "stocks fell on monday",
+            "the team won the cup",
+            "talks resumed in geneva",
+            "a new chip was released",
+            "oil prices climbed",
+            "the striker scored twice",
+            "leaders signed the treaty",
+            "the app was updated",
+        ]
+        * 4
+    )
+)
 
 
-@pytest.mark.parametrize("content, eval_content, message", [
-    ("review,label\nstocks fell,0\n", None, "has no 'text' column; its header names: 'review'"),
-    ("", None, "is empty; expected a header naming 'text' and 'label' columns"),
-    (TOPICS, "label,text\n7,a new class\n", r"eval.csv: label\(s\) '7' are outside the classes"),
-    (TOPICS.encode() + b"1,caf\xe9 news\n", None, r"line 34: byte 0xe9 is not UTF-8"),
-    (TOPICS + "a text without its label\n", None, "line 34: 1 fields where the header has 2"),
-    ("label,text\n" + "3,stocks fell\n" * 20, None,
-     r"train.csv holds a single class, '3'; a classifier needs examples of at least two"),
-])
-def test_bad_training_files_fail_before_training(content, eval_content, message, tmp_path,
-                                                 capsys):
+@pytest.mark.parametrize(
+    "content, eval_content, message",
+    [
+        ("review,label\nstocks fell,0\n", None, "has no 'text' column; its header names: 'review'"),
+        ("", None, "is empty; expected a header naming 'text' and 'label' columns"),
+        (
+            TOPICS,
+            "label,text\n7,a new class\n",
+            r"eval.csv: label\(s\) '7' are outside the classes",
+        ),
+        (TOPICS.encode() + b"1,caf\xe9 news\n", None, r"line 34: byte 0xe9 is not UTF-8"),
+        (TOPICS + "a text without its label\n", None, "line 34: 1 fields where the header has 2"),
+        (
+            "label,text\n" + "3,stocks fell\n" * 20,
+            None,
+            r"train.csv holds a single class, '3'; a classifier needs examples of at least two",
+        ),
+    ],
+)
+def test_bad_training_files_fail_before_training(content, eval_content, message, tmp_path, capsys):
     train_file = tmp_path / "train.csv"
     (train_file.write_bytes if isinstance(content, bytes) else train_file.write_text)(content)
-    flags = ["train", "topic_gru", "--train-file", str(train_file), "--units", "8",
-             "--run-dir", str(tmp_path / "run"), "--export-dir", str(tmp_path / "exports")]
+    flags = [
+        "train",
+        "topic_gru",
+        "--train-file",
+        str(train_file),
+        "--units",
+        "8",
+        "--run-dir",
+        str(tmp_path / "run"),
+        "--export-dir",
+        str(tmp_path / "exports"),
+    ]
     if eval_content is not None:
         (tmp_path / "eval.csv").write_text(eval_content)
         flags += ["--eval-file", str(tmp_path / "eval.csv")]
@@ -427,11 +562,23 @@ def test_bad_training_files_fail_before_training(content, eval_content, message,
 
 def test_a_dataset_without_the_needed_split_fails_before_training(tmp_path, capsys):
     with mock_tfds(tmp_path / "tfds", "ag_news_subset", {"train": 40}, ag_news_example):
-        code = zoo_main(["train", "topic_gru", "--units", "8", "--max-steps", "2",
-                         "--run-dir", str(tmp_path / "run")])
+        code = zoo_main(
+            [
+                "train",
+                "topic_gru",
+                "--units",
+                "8",
+                "--max-steps",
+                "2",
+                "--run-dir",
+                str(tmp_path / "run"),
+            ]
+        )
     assert code == 2
-    assert ("split='test' is not a split of dataset 'ag_news_subset'; available splits: train"
-            in capsys.readouterr().err)
+    assert (
+        "split='test' is not a split of dataset 'ag_news_subset'; available splits: train"
+        in capsys.readouterr().err
+    )
     assert not (tmp_path / "run").exists()
 
 
@@ -440,11 +587,35 @@ def test_empty_and_huge_texts_train_evaluate_and_export(tmp_path):
     """An empty text and a 100,000-character one among the examples: truncated, not a crash."""
     train_file = tmp_path / "train.csv"
     train_file.write_text(TOPICS + '0,""\n1,' + "goal " * 20_000 + "\n")
-    assert zoo_main(["train", "topic_gru", "--train-file", str(train_file), "--units", "8",
-                     "--embedding-dim", "8", "--sequence-length", "16", "--batch-size", "8",
-                     "--epochs", "1", "--max-steps", "2", "--verbose", "0",
-                     "--run-dir", str(tmp_path / "run"),
-                     "--export-dir", str(tmp_path / "exports")]) == 0
+    assert (
+        zoo_main(
+            [
+                "train",
+                "topic_gru",
+                "--train-file",
+                str(train_file),
+                "--units",
+                "8",
+                "--embedding-dim",
+                "8",
+                "--sequence-length",
+                "16",
+                "--batch-size",
+                "8",
+                "--epochs",
+                "1",
+                "--max-steps",
+                "2",
+                "--verbose",
+                "0",
+                "--run-dir",
+                str(tmp_path / "run"),
+                "--export-dir",
+                str(tmp_path / "exports"),
+            ]
+        )
+        == 0
+    )
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert math.isfinite(metrics["test"]["loss"])
     out = zoo.load(tmp_path / "exports" / "topic_gru").predict(["", "goal " * 20_000])
@@ -482,10 +653,12 @@ def test_serving_skips_broken_exports_says_why_and_serves_the_rest(exported, tmp
     with TestClient(serving.make_app(root, poll_seconds=60)) as client:
         store = client.app.state.store
         messages = [r.getMessage() for r in caplog.records]
-        assert any(f"skipping {root / made.name / '2'}" in m and "variables" in m
-                   for m in messages), messages
-        assert any(f"skipping {root / 'foreign' / '1'}" in m and "not a zoo export" in m
-                   for m in messages), messages
+        assert any(
+            f"skipping {root / made.name / '2'}" in m and "variables" in m for m in messages
+        ), messages
+        assert any(
+            f"skipping {root / 'foreign' / '1'}" in m and "not a zoo export" in m for m in messages
+        ), messages
         assert any(f"skipping {root / 'empty'}: no version directories" in m for m in messages)
 
         ok = client.post(f"/v1/models/{made.name}:predict", json={"instances": ["a great film"]})
@@ -493,10 +666,15 @@ def test_serving_skips_broken_exports_says_why_and_serves_the_rest(exported, tmp
         status = client.get(f"/v1/models/{made.name}").json()["model_version_status"]
         assert [(s["version"], s["state"]) for s in status] == [("2", "END"), ("1", "AVAILABLE")]
         assert "variables" in status[0]["status"]["error_message"]
-        assert client.post("/v1/models/foreign:predict",
-                           json={"instances": ["x"]}).status_code == 404
-        assert "not a zoo export" in client.get("/v1/models/foreign").json()[
-            "model_version_status"][0]["status"]["error_message"]
+        assert (
+            client.post("/v1/models/foreign:predict", json={"instances": ["x"]}).status_code == 404
+        )
+        assert (
+            "not a zoo export"
+            in client.get("/v1/models/foreign").json()["model_version_status"][0]["status"][
+                "error_message"
+            ]
+        )
         assert client.get("/v1/models/empty").status_code == 404
 
         caplog.clear()
@@ -513,8 +691,13 @@ def test_the_server_under_concurrent_valid_and_malformed_requests(exported):
     """With batching on: valid requests run merged, and each still gets its own answer."""
     from benchmarks import load_test
 
-    figures = load_test.run(requests=200, clients=8, seconds=240,
-                            model_dir=exported["classifier"][1].parent, batching=True)
+    figures = load_test.run(
+        requests=200,
+        clients=8,
+        seconds=240,
+        model_dir=exported["classifier"][1].parent,
+        batching=True,
+    )
     assert figures["failures"] == []
     assert figures["answered"] == 200 and figures["status_5xx"] == 0
     assert figures["wrong_answers"] == 0 and figures["unexpected_status"] == 0

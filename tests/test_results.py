@@ -47,8 +47,9 @@ def test_each_card_shows_its_recorded_headline_figures(name):
 
 
 def test_zoo_list_and_the_readme_catalog_are_the_results():
-    printed = subprocess.run([sys.executable, "-m", "zoo.cli", "list"], capture_output=True,
-                             text=True, check=True).stdout
+    printed = subprocess.run(
+        [sys.executable, "-m", "zoo.cli", "list"], capture_output=True, text=True, check=True
+    ).stdout
     assert printed.rstrip("\n") == zoo.registry.catalog()
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert render.catalog_block() in readme
@@ -61,15 +62,19 @@ def test_every_marked_table_is_rendered_from_the_results(page):
 
 
 def test_the_documentation_marks_the_tables_it_shows():
-    marked = {m["name"] for page in render.pages(REPO)
-              for m in render.MARKED.finditer(page.read_text(encoding="utf-8"))}
+    marked = {
+        m["name"]
+        for page in render.pages(REPO)
+        for m in render.MARKED.finditer(page.read_text(encoding="utf-8"))
+    }
     assert {"catalog", "models", "classifiers", "benchmarks"} <= marked
 
 
 def test_record_replaces_a_figure_of_the_same_name_and_stamps_the_rest(tmp_path):
     first = Figure(metric="accuracy", value=0.5, data="cr", command="given")
-    results.record("m", [first, Figure(metric="accuracy", value=0.7, data="subj")],
-                   directory=tmp_path)
+    results.record(
+        "m", [first, Figure(metric="accuracy", value=0.7, data="subj")], directory=tmp_path
+    )
     results.record("m", [Figure(metric="accuracy", value=0.6, data="cr")], directory=tmp_path)
     found = results.figures("m", directory=tmp_path)
     assert [(f.data, f.value) for f in found] == [("subj", 0.7), ("cr", 0.6)]
@@ -97,3 +102,30 @@ def test_the_charts_are_drawn_from_the_results(tmp_path):
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in drawn)
     for p in drawn:  # the committed charts are the ones the results draw
         assert (REPO / render.CHARTS / p.name).is_file(), p.name
+
+
+def recorded_values():
+    """Every recorded figure and baseline, with where it is recorded."""
+    for kind in results.KINDS:
+        for name in results.names(kind):
+            for f in results.figures(name, kind):
+                yield f"{name} {f.metric}", f.value
+                if f.baseline:
+                    yield f"{name} {f.metric} baseline", f.baseline["value"]
+
+
+def test_no_recorded_figure_is_typed_again_outside_the_rendered_blocks():
+    """Prose refers to the tables; a recorded figure written out in it (to 3 or 4 significant
+    digits) would go stale when the figure is measured again."""
+    import re
+
+    typed = []
+    for page in render.pages(REPO):
+        prose = render.MARKED.sub("", page.read_text(encoding="utf-8"))
+        for where, value in recorded_values():
+            for shown in {f"{value:.4g}", f"{value:#.4g}", f"{value:.3g}", f"{value:#.3g}"}:
+                if "." not in shown or len(shown.replace(".", "").strip("-0")) < 3:
+                    continue  # 0.93 or 1.50 are too common to tell a figure by
+                if re.search(rf"(?<![\d.]){re.escape(shown)}(?!\d)", prose):
+                    typed.append((page.name, where, shown))
+    assert not typed, typed

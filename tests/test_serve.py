@@ -101,8 +101,20 @@ def test_cli_predict_generate_chat(exported, monkeypatch, capsys):
     assert [r["text"] for r in rows] == ["a great story", ""]
     assert all(r["label"] in fx.LABELS and len(r["probabilities"]) == 2 for r in rows)
 
-    assert main(["generate", str(exported["char_lm"][1]), "the c", "--max-length", "7",
-                 "--temperature", "0"]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                str(exported["char_lm"][1]),
+                "the c",
+                "--max-length",
+                "7",
+                "--temperature",
+                "0",
+            ]
+        )
+        == 0
+    )
     line = capsys.readouterr().out.rstrip("\n")
     assert line.startswith("the c") and len(line) == len("the c") + 7
 
@@ -113,8 +125,9 @@ def test_cli_predict_generate_chat(exported, monkeypatch, capsys):
     assert replies == [bot.reply("the cat sat"), bot.reply("what a great day")]  # no blanks
 
 
-def test_zoo_evaluate_scores_each_kind_of_export_through_its_signatures(predictors, exported,
-                                                                        tmp_path, capsys):
+def test_zoo_evaluate_scores_each_kind_of_export_through_its_signatures(
+    predictors, exported, tmp_path, capsys
+):
     import math
 
     import numpy as np
@@ -122,10 +135,21 @@ def test_zoo_evaluate_scores_each_kind_of_export_through_its_signatures(predicto
 
     texts = ["a great story", "terrible film", "what a great day", "bad acting"]
     labels = ["positive", "negative", "positive", "negative"]
-    (tmp_path / "test.csv").write_text("text,label\n" + "".join(
-        f"{t},{label}\n" for t, label in zip(texts, labels)))
-    assert main(["evaluate", str(exported["classifier"][1]), str(tmp_path / "test.csv"),
-                 "--output", str(tmp_path / "scores.json")]) == 0
+    (tmp_path / "test.csv").write_text(
+        "text,label\n" + "".join(f"{t},{label}\n" for t, label in zip(texts, labels))
+    )
+    assert (
+        main(
+            [
+                "evaluate",
+                str(exported["classifier"][1]),
+                str(tmp_path / "test.csv"),
+                "--output",
+                str(tmp_path / "scores.json"),
+            ]
+        )
+        == 0
+    )
     assert capsys.readouterr().out.startswith("examples=4, accuracy=")
     scores = json.loads((tmp_path / "scores.json").read_text())
     probs = predictors["classifier"].predict(texts)["probabilities"]
@@ -134,23 +158,45 @@ def test_zoo_evaluate_scores_each_kind_of_export_through_its_signatures(predicto
     assert scores["loss"] == pytest.approx(-np.log(probs[np.arange(4), ids]).mean(), rel=1e-5)
 
     (tmp_path / "text.txt").write_text("the cat sat on the mat\nthe dog ran\n")
-    assert main(["evaluate", str(exported["char_lm"][1]), str(tmp_path / "text.txt"),
-                 "--output", str(tmp_path / "lm.json")]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                str(exported["char_lm"][1]),
+                str(tmp_path / "text.txt"),
+                "--output",
+                str(tmp_path / "lm.json"),
+            ]
+        )
+        == 0
+    )
     lm = json.loads((tmp_path / "lm.json").read_text())
-    whole = predictors["char_lm"].run("log_likelihood", {"text": [(tmp_path / "text.txt")
-                                                                   .read_text()]})
+    whole = predictors["char_lm"].run(
+        "log_likelihood", {"text": [(tmp_path / "text.txt").read_text()]}
+    )
     assert lm["tokens"] == int(whole["tokens"][0]) > 20
     assert lm["loss"] == pytest.approx(float(whole["nats"][0]) / lm["tokens"])
     assert lm["perplexity"] == pytest.approx(math.exp(lm["loss"]))
 
     pairs = [("hello there", "hi"), ("how are you", "i am well")]
     (tmp_path / "pairs.tsv").write_text("".join(f"{m}\t{r}\n" for m, r in pairs))
-    assert main(["evaluate", str(exported["chatbot"][1]), str(tmp_path / "pairs.tsv"),
-                 "--output", str(tmp_path / "chat.json")]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                str(exported["chatbot"][1]),
+                str(tmp_path / "pairs.tsv"),
+                "--output",
+                str(tmp_path / "chat.json"),
+            ]
+        )
+        == 0
+    )
     chat = json.loads((tmp_path / "chat.json").read_text())
     replies = predictors["chatbot"].reply([m for m, _ in pairs])
     assert chat["pairs"] == 2 and chat["bleu"] == pytest.approx(
-        sacrebleu.corpus_bleu(replies, [[r for _, r in pairs]]).score)
+        sacrebleu.corpus_bleu(replies, [[r for _, r in pairs]]).score
+    )
     capsys.readouterr()
 
     (tmp_path / "odd.csv").write_text("text,label\nfine,neutral\n")
@@ -164,10 +210,15 @@ def test_zoo_chat_in_a_pipe_prints_replies_and_no_tensorflow_log_lines(exported)
     import subprocess
     import sys
 
-    result = subprocess.run([sys.executable, "-m", "zoo.cli", "chat", str(exported["chatbot"][1])],
-                            input="the cat sat\n\nwhat a great day\n", capture_output=True,
-                            text=True, env={k: v for k, v in os.environ.items()
-                                            if k not in ("TF_CPP_MIN_LOG_LEVEL", "ZOO_TF_LOGS")})
+    result = subprocess.run(
+        [sys.executable, "-m", "zoo.cli", "chat", str(exported["chatbot"][1])],
+        input="the cat sat\n\nwhat a great day\n",
+        capture_output=True,
+        text=True,
+        env={
+            k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "ZOO_TF_LOGS")
+        },
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert len(result.stdout.splitlines()) == 2
     assert not re.search(r"^[EWIF]\d{4} ", result.stderr, re.MULTILINE), result.stderr[-2000:]
@@ -183,18 +234,59 @@ def test_cli_reports_errors(exported, tmp_path, capsys):
 def test_cli_serve_passes_its_settings(monkeypatch, tmp_path):
     seen = {}
     monkeypatch.setattr(serving, "serve", lambda root, **kw: seen.update(root=root, **kw))
-    assert main(["serve", str(tmp_path), "--port", "9000", "--poll-seconds", "0.5",
-                 "--max-body-bytes", "100"]) == 0
-    assert seen == {"root": str(tmp_path), "host": "127.0.0.1", "port": 9000,
-                    "grpc_port": 8500, "poll_seconds": 0.5, "max_body_bytes": 100,
-                    "version_policy": "latest", "model_config_file": None, "batching": None}
-    assert main(["serve", str(tmp_path), "--model-version-policy", "all", "--grpc-port", "0",
-                 "--model-config-file", "models.config", "--enable-batching",
-                 "--max-batch-size", "8", "--batch-timeout-micros", "500"]) == 0
+    assert (
+        main(
+            [
+                "serve",
+                str(tmp_path),
+                "--port",
+                "9000",
+                "--poll-seconds",
+                "0.5",
+                "--max-body-bytes",
+                "100",
+            ]
+        )
+        == 0
+    )
+    assert seen == {
+        "root": str(tmp_path),
+        "host": "127.0.0.1",
+        "port": 9000,
+        "grpc_port": 8500,
+        "poll_seconds": 0.5,
+        "max_body_bytes": 100,
+        "version_policy": "latest",
+        "model_config_file": None,
+        "batching": None,
+    }
+    assert (
+        main(
+            [
+                "serve",
+                str(tmp_path),
+                "--model-version-policy",
+                "all",
+                "--grpc-port",
+                "0",
+                "--model-config-file",
+                "models.config",
+                "--enable-batching",
+                "--max-batch-size",
+                "8",
+                "--batch-timeout-micros",
+                "500",
+            ]
+        )
+        == 0
+    )
     assert seen["version_policy"] == "all" and seen["grpc_port"] is None
     assert seen["model_config_file"] == "models.config"
-    assert seen["batching"] == {"max_batch_size": 8, "timeout_seconds": 0.0005,
-                                "max_enqueued_batches": 64}
+    assert seen["batching"] == {
+        "max_batch_size": 8,
+        "timeout_seconds": 0.0005,
+        "max_enqueued_batches": 64,
+    }
 
 
 def test_version_policy_serves_the_latest_version_that_loads_or_all(exported, tmp_path):
@@ -205,11 +297,11 @@ def test_version_policy_serves_the_latest_version_that_loads_or_all(exported, tm
     latest = serving.ModelStore(tmp_path)
     latest.refresh()
     assert latest.get(made.name).version == 2  # 3 does not load: the next one down serves
-    with pytest.raises(LookupError, match="no servable version 1.*served: 2; version policy "
-                                          "latest"):
+    with pytest.raises(
+        LookupError, match="no servable version 1.*served: 2; version policy latest"
+    ):
         latest.get(made.name, "1")
-    states = {s["version"]: s["state"]
-              for s in latest.status(made.name)["model_version_status"]}
+    states = {s["version"]: s["state"] for s in latest.status(made.name)["model_version_status"]}
     assert states == {"3": "END", "2": "AVAILABLE"}
     every = serving.ModelStore(tmp_path, version_policy="all")
     every.refresh()
@@ -247,8 +339,9 @@ def test_predict_with_instances_and_inputs(served):
     predictions = rows.json()["predictions"]
     assert len(predictions) == 2 and predictions[0]["label"] in fx.LABELS
     assert set(predictions[0]) == {"label", "class_id", "probabilities"}
-    columns = predict(client, "sentiment_lstm",
-                      {"inputs": {"text": ["a great story", "bad acting"]}}, version=1)
+    columns = predict(
+        client, "sentiment_lstm", {"inputs": {"text": ["a great story", "bad acting"]}}, version=1
+    )
     assert columns.status_code == 200
     assert columns.json()["outputs"]["probabilities"] == [p["probabilities"] for p in predictions]
     objects = predict(client, "sentiment_lstm", {"instances": [{"text": "a great story"}]})
@@ -256,8 +349,11 @@ def test_predict_with_instances_and_inputs(served):
 
     reply = predict(client, "chatbot", {"instances": ["the cat sat"]})
     assert reply.status_code == 200 and isinstance(reply.json()["predictions"][0], str)
-    beam = predict(client, "chatbot", {"signature_name": "reply_beam",
-                                       "inputs": {"text": ["the cat sat"], "beam_width": 4}})
+    beam = predict(
+        client,
+        "chatbot",
+        {"signature_name": "reply_beam", "inputs": {"text": ["the cat sat"], "beam_width": 4}},
+    )
     assert beam.json() == {"outputs": reply.json()["predictions"]}
 
 
@@ -274,8 +370,11 @@ def test_b64_inputs_bytes_outputs_and_float32_numbers_as_tf_serving_writes_them(
     assert predict(client, "sentiment_lstm", {"instances": [{"text": encoded}]}).json() == plain
     columns = predict(client, "sentiment_lstm", {"inputs": {"text": [encoded]}}).json()
     assert columns["outputs"]["label"] == [plain["predictions"][0]["label"]]
-    for bad, message in [({"b64": "not base64!"}, "not valid base64"),
-                         ({"b64": 5}, '"b64"'), ({"b64": "YQ==", "x": 1}, '"b64"')]:
+    for bad, message in [
+        ({"b64": "not base64!"}, "not valid base64"),
+        ({"b64": 5}, '"b64"'),
+        ({"b64": "YQ==", "x": 1}, '"b64"'),
+    ]:
         answer = predict(client, "sentiment_lstm", {"inputs": {"text": [bad]}})
         assert answer.status_code == 400 and message in answer.json()["error"], answer.text
     # float32 values printed as float32, the shortest decimal that reads back the same.
@@ -284,52 +383,84 @@ def test_b64_inputs_bytes_outputs_and_float32_numbers_as_tf_serving_writes_them(
     from zoo.serving.rest import format_response
 
     out = format_response(
-        {"audio_bytes": np.array([b"\x00\xff", b"ok"], dtype=object),
-         "score": np.array([0.9, 0.1], np.float32)}, rows=True)
-    assert out == {"predictions": [{"audio_bytes": {"b64": "AP8="}, "score": 0.9},
-                                   {"audio_bytes": {"b64": "b2s="}, "score": 0.1}]}
+        {
+            "audio_bytes": np.array([b"\x00\xff", b"ok"], dtype=object),
+            "score": np.array([0.9, 0.1], np.float32),
+        },
+        rows=True,
+    )
+    assert out == {
+        "predictions": [
+            {"audio_bytes": {"b64": "AP8="}, "score": 0.9},
+            {"audio_bytes": {"b64": "b2s="}, "score": 0.1},
+        ]
+    }
     # Names come sorted whatever order the signature gives them in.
-    shuffled = format_response({"score": np.array([0.5], np.float32),
-                                "label": np.array([b"a"], dtype=object)}, rows=True)
+    shuffled = format_response(
+        {"score": np.array([0.5], np.float32), "label": np.array([b"a"], dtype=object)}, rows=True
+    )
     assert list(shuffled["predictions"][0]) == ["label", "score"]
 
 
 def test_scalar_inputs_are_given_in_columns_as_tf_serving_needs(served):
     client, _ = served
-    body = {"signature_name": "generate",
-            "inputs": {"prompt": ["the cat"], "max_length": 3, "temperature": 0.5, "seed": 4}}
+    body = {
+        "signature_name": "generate",
+        "inputs": {"prompt": ["the cat"], "max_length": 3, "temperature": 0.5, "seed": 4},
+    }
     first = predict(client, "next_word_rnn", body)
     assert first.status_code == 200, first.text
     assert first.json() == predict(client, "next_word_rnn", body).json()
     assert len(first.json()["outputs"]["continuation"][0].split()) == 3
     # TF Serving needs every input (these exports' signatures have no defaults) ...
-    missing = predict(client, "next_word_rnn", {"signature_name": "next_words",
-                                                "inputs": {"text": ["the cat"]}})
+    missing = predict(
+        client, "next_word_rnn", {"signature_name": "next_words", "inputs": {"text": ["the cat"]}}
+    )
     assert missing.status_code == 400
     assert missing.json()["error"] == (
         "input size does not match signature: 1!=2 len({text}) != len({k,text}). "
-        "Sent extra: {}. Missing but required: {k}.")
+        "Sent extra: {}. Missing but required: {k}."
+    )
     # ... and batches every input of the row format, so scalars go in columns.
-    rows = predict(client, "next_word_rnn", {"signature_name": "generate", "instances": [
-        {"prompt": "the cat", "max_length": 3, "temperature": 0.5, "seed": 4}]})
+    rows = predict(
+        client,
+        "next_word_rnn",
+        {
+            "signature_name": "generate",
+            "instances": [{"prompt": "the cat", "max_length": 3, "temperature": 0.5, "seed": 4}],
+        },
+    )
     assert rows.status_code == 400 and "columnar format" in rows.json()["error"]
     # The Python predictor still fills scalars left out from the export's defaults.
-    assert [len(t) for t in serving.load(served[1] / "next_word_rnn").next_words(
-        ["the cat", "a dog"])] == [5, 5]
+    assert [
+        len(t) for t in serving.load(served[1] / "next_word_rnn").next_words(["the cat", "a dog"])
+    ] == [5, 5]
 
 
 def test_status_and_metadata(served):
     client, _ = served
     status = client.get("/v1/models/chatbot")
     assert status.status_code == 200
-    assert status.json() == {"model_version_status": [{
-        "version": "1", "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}]}
+    assert status.json() == {
+        "model_version_status": [
+            {
+                "version": "1",
+                "state": "AVAILABLE",
+                "status": {"error_code": "OK", "error_message": ""},
+            }
+        ]
+    }
     assert client.get("/v1/models/chatbot/versions/1").json() == status.json()
     meta = client.get("/v1/models/next_word_rnn/metadata").json()
     assert meta["model_spec"] == {"name": "next_word_rnn", "signature_name": "", "version": "1"}
     defs = meta["metadata"]["signature_def"]["signature_def"]
-    assert set(defs) == {"serving_default", "next_words", "generate", "log_likelihood",
-                         "__saved_model_init_op"}
+    assert set(defs) == {
+        "serving_default",
+        "next_words",
+        "generate",
+        "log_likelihood",
+        "__saved_model_init_op",
+    }
     assert defs["generate"]["inputs"]["prompt"]["dtype"] == "DT_STRING"
     assert defs["generate"]["method_name"] == "tensorflow/serving/predict"
     # As TF Serving prints it: fields at their defaults too, and the init op's entry.
@@ -362,31 +493,40 @@ def test_bad_requests_get_4xx_and_the_server_keeps_serving(served):
         assert response.status_code == status, (str(payload)[:200], response.text)
         assert message in response.json()["error"], response.json()
 
-    chunked = client.post("/v1/models/sentiment_lstm:predict",  # no Content-Length
-                          content=iter([b'{"instances": ["'] + [b"x" * 65536] * 20 + [b'"]}']))
+    chunked = client.post(
+        "/v1/models/sentiment_lstm:predict",  # no Content-Length
+        content=iter([b'{"instances": ["'] + [b"x" * 65536] * 20 + [b'"]}']),
+    )
     assert chunked.status_code == 413 and "exceeds" in chunked.json()["error"]
 
     generate = {"signature_name": "generate", "inputs": {"prompt": ["a"], "temperature": -1}}
     response = predict(client, "next_word_rnn", generate)
     assert response.status_code == 400 and "temperature" in response.json()["error"]
-    response = predict(client, "chatbot", {"signature_name": "reply_beam",
-                                           "inputs": {"text": ["a"], "beam_width": 99}})
+    response = predict(
+        client,
+        "chatbot",
+        {"signature_name": "reply_beam", "inputs": {"text": ["a"], "beam_width": 99}},
+    )
     assert response.status_code == 400 and "beam_width" in response.json()["error"]
 
     assert predict(client, "nope", {"instances": ["x"]}).status_code == 404
     assert predict(client, "chatbot", {"instances": ["x"]}, version=9).status_code == 404
     assert client.get("/v1/models/nope").status_code == 404
     assert "error" in client.get("/v1/models/nope/metadata").json()
-    for method, path in [("GET", "/v1/models/chatbot:predict"), ("GET", "/v1/models"),
-                         ("GET", "/v1/models/chatbot/versions/x"),
-                         ("POST", "/v1/models/chatbot:explain")]:
+    for method, path in [
+        ("GET", "/v1/models/chatbot:predict"),
+        ("GET", "/v1/models"),
+        ("GET", "/v1/models/chatbot/versions/x"),
+        ("POST", "/v1/models/chatbot:explain"),
+    ]:
         answer = client.request(method, path)
         assert answer.status_code == 400, (path, answer.text)
         assert answer.json() == {"error": f"Malformed request: {method} {path}"}
     assert client.get("/v2/anything").json() == {"error": "Not Found"}
 
-    answered = predict(client, "sentiment_lstm", {"instances": ["", "x" * 100_000,
-                                                                "great " * 20_000]})
+    answered = predict(
+        client, "sentiment_lstm", {"instances": ["", "x" * 100_000, "great " * 20_000]}
+    )
     assert answered.status_code == 200 and len(answered.json()["predictions"]) == 3
     assert predict(client, "chatbot", {"instances": [""]}).status_code == 200
     assert client.get("/v1/models/sentiment_lstm").status_code == 200
@@ -395,9 +535,16 @@ def test_bad_requests_get_4xx_and_the_server_keeps_serving(served):
 def test_concurrent_requests(served):
     client, _ = served
     with ThreadPoolExecutor(8) as pool:
-        responses = list(pool.map(
-            lambda i: predict(client, "chatbot" if i % 2 else "sentiment_lstm",
-                              {"instances": [f"request {i}"]}), range(16)))
+        responses = list(
+            pool.map(
+                lambda i: predict(
+                    client,
+                    "chatbot" if i % 2 else "sentiment_lstm",
+                    {"instances": [f"request {i}"]},
+                ),
+                range(16),
+            )
+        )
     assert [r.status_code for r in responses] == [200] * 16
 
 
@@ -417,28 +564,40 @@ def test_new_versions_are_served_and_broken_ones_skipped(served, exported, caplo
     made_v1 = exported["classifier"][0]
     retrained = keras.models.clone_model(made_v1.model)
     rng = np.random.default_rng(7)
-    retrained.set_weights([w + rng.normal(0, 0.5, w.shape).astype(w.dtype)
-                           for w in made_v1.model.get_weights()])
+    retrained.set_weights(
+        [w + rng.normal(0, 0.5, w.shape).astype(w.dtype) for w in made_v1.model.get_weights()]
+    )
     new = fx.export(dataclasses.replace(made_v1, model=retrained), root)
     assert new.name == "2"
     texts = ["a great story", "terrible film", "what a great day"]
 
     def versions(name):
-        return {s["version"]: s["state"] for s in
-                client.get(f"/v1/models/{name}").json()["model_version_status"]}
+        return {
+            s["version"]: s["state"]
+            for s in client.get(f"/v1/models/{name}").json()["model_version_status"]
+        }
 
     deadline = time.monotonic() + 60
-    while (versions("sentiment_lstm") != {"1": "AVAILABLE", "2": "AVAILABLE"}
-           or "5" not in versions("chatbot")):
+    while versions("sentiment_lstm") != {"1": "AVAILABLE", "2": "AVAILABLE"} or "5" not in versions(
+        "chatbot"
+    ):
         assert time.monotonic() < deadline, (versions("sentiment_lstm"), versions("chatbot"))
         time.sleep(0.1)
     assert versions("chatbot") == {"1": "AVAILABLE", "5": "END"}
     assert any(f"skipping {broken}" in r.getMessage() for r in caplog.records)
     failed = client.get("/v1/models/chatbot/versions/5").json()["model_version_status"][0]
     assert failed["status"]["error_code"] == "UNKNOWN" and failed["status"]["error_message"]
-    answers = {v: np.array([p["probabilities"] for p in predict(
-        client, "sentiment_lstm", {"instances": texts}, version=v).json()["predictions"]])
-        for v in (1, 2)}
+    answers = {
+        v: np.array(
+            [
+                p["probabilities"]
+                for p in predict(client, "sentiment_lstm", {"instances": texts}, version=v).json()[
+                    "predictions"
+                ]
+            ]
+        )
+        for v in (1, 2)
+    }
     assert np.abs(answers[1] - answers[2]).max() > 1e-3  # version 2 answers with its weights
     expected = serving.load(new).predict(texts)["probabilities"]
     np.testing.assert_allclose(answers[2], expected, rtol=1e-5, atol=1e-6)

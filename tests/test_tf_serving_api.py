@@ -101,11 +101,13 @@ def probabilities(client, texts, where=""):
 
 def test_rest_errors_are_json_objects_with_an_error_key(server):
     client, *_ = server
-    for method, path, status in [("GET", "/v1/models/nope", 404),
-                                 ("GET", "/v1/models", 400),
-                                 ("POST", "/v1/models/sentiment_lstm:predict", 400),
-                                 ("GET", "/v1/models/sentiment_lstm/labels/nope", 404),
-                                 ("GET", "/v1/models/sentiment_lstm/versions/3", 404)]:
+    for method, path, status in [
+        ("GET", "/v1/models/nope", 404),
+        ("GET", "/v1/models", 400),
+        ("POST", "/v1/models/sentiment_lstm:predict", 400),
+        ("GET", "/v1/models/sentiment_lstm/labels/nope", 404),
+        ("GET", "/v1/models/sentiment_lstm/versions/3", 404),
+    ]:
         answer = client.request(method, path)
         assert answer.status_code == status, (path, answer.text)
         body = answer.json()
@@ -121,7 +123,8 @@ def test_rest_model_status_by_name_version_and_label(server):
     parsed = json_format.ParseDict(every, get_model_status_pb2.GetModelStatusResponse())
     assert [(s.version, s.state) for s in parsed.model_version_status] == [
         (2, get_model_status_pb2.ModelVersionStatus.AVAILABLE),
-        (1, get_model_status_pb2.ModelVersionStatus.AVAILABLE)]  # 3: not in the policy
+        (1, get_model_status_pb2.ModelVersionStatus.AVAILABLE),
+    ]  # 3: not in the policy
     one = client.get("/v1/models/sentiment_lstm/versions/1").json()
     assert [s["version"] for s in one["model_version_status"]] == ["1"]
     assert client.get("/v1/models/sentiment_lstm/labels/stable").json() == one
@@ -144,7 +147,8 @@ def test_rest_model_metadata_by_name_version_and_label(server):
     assert set(classify.inputs) == {"inputs"} and set(classify.outputs) == {"classes", "scores"}
     assert classify.inputs["inputs"].dtype == tf.string.as_datatype_enum
     assert definitions.signature_def["serving_default"].method_name == (
-        "tensorflow/serving/predict")
+        "tensorflow/serving/predict"
+    )
     stable = client.get("/v1/models/sentiment_lstm/labels/stable/metadata").json()
     assert stable["model_spec"]["version"] == "1"
     assert client.get("/v1/models/sentiment_lstm/versions/1/metadata").json() == stable
@@ -160,12 +164,19 @@ def test_rest_classify_answers_label_score_pairs_per_example(server):
     assert answer.status_code == 200, answer.text
     results = answer.json()["results"]  # TF Serving's server writes "results"
     assert [[label for label, _ in row] for row in results] == [fx.LABELS] * len(TEXTS)
-    np.testing.assert_allclose([[score for _, score in row] for row in results],
-                               probabilities(client, TEXTS), rtol=1e-6)
+    np.testing.assert_allclose(
+        [[score for _, score in row] for row in results], probabilities(client, TEXTS), rtol=1e-6
+    )
     # A context's features join every example; b64 strings and labels work here too.
-    with_context = post(client, "/v1/models/sentiment_lstm/labels/canary:classify", {
-        "signature_name": "classify", "context": {"text": TEXTS[0]},
-        "examples": [{}, {"text": {"b64": base64.b64encode(TEXTS[1].encode()).decode()}}]})
+    with_context = post(
+        client,
+        "/v1/models/sentiment_lstm/labels/canary:classify",
+        {
+            "signature_name": "classify",
+            "context": {"text": TEXTS[0]},
+            "examples": [{}, {"text": {"b64": base64.b64encode(TEXTS[1].encode()).decode()}}],
+        },
+    )
     assert with_context.json()["results"] == results[:2]
 
 
@@ -173,26 +184,53 @@ def test_rest_classify_and_regress_refuse_what_tf_serving_refuses(server):
     client, *_ = server
     examples = {"examples": [{"text": "x"}]}
     cases = [
-        ("sentiment_lstm:classify", examples, "Expected classification signature method_name "
-         "to be tensorflow/serving/classify. Was: tensorflow/serving/predict"),
-        ("sentiment_lstm:regress", {"signature_name": "classify", **examples},
-         "Expected regression signature method_name to be tensorflow/serving/regress. Was: "
-         "tensorflow/serving/classify"),
-        ("sentiment_lstm:classify", {"signature_name": "nope", **examples},
-         "No signature was found with the name: nope"),
-        ("sentiment_lstm:classify", {"signature_name": "classify"},
-         "When method is classify, key 'examples' is expected and was not found"),
-        ("sentiment_lstm:classify", {"signature_name": "classify", "examples": []},
-         "'examples' value is an empty array"),
-        ("sentiment_lstm:classify", {"signature_name": "classify", "examples": {"text": "x"}},
-         "Expecting 'examples' value to be an list/array"),
-        ("sentiment_lstm:classify", {"signature_name": "classify", "examples": [{"text": None}]},
-         "Feature: text has element with unexpected JSON type: Null"),
-        ("sentiment_lstm:classify", {"signature_name": "classify",
-                                     "examples": [{"text": ["x", 1]}]},
-         "Unexpected element type in feature: text expecting type: bytes"),
-        ("sentiment_lstm:classify", {"signature_name": "classify", "examples": ["x"]},
-         "Example must be JSON object but got JSON String"),
+        (
+            "sentiment_lstm:classify",
+            examples,
+            "Expected classification signature method_name "
+            "to be tensorflow/serving/classify. Was: tensorflow/serving/predict",
+        ),
+        (
+            "sentiment_lstm:regress",
+            {"signature_name": "classify", **examples},
+            "Expected regression signature method_name to be tensorflow/serving/regress. Was: "
+            "tensorflow/serving/classify",
+        ),
+        (
+            "sentiment_lstm:classify",
+            {"signature_name": "nope", **examples},
+            "No signature was found with the name: nope",
+        ),
+        (
+            "sentiment_lstm:classify",
+            {"signature_name": "classify"},
+            "When method is classify, key 'examples' is expected and was not found",
+        ),
+        (
+            "sentiment_lstm:classify",
+            {"signature_name": "classify", "examples": []},
+            "'examples' value is an empty array",
+        ),
+        (
+            "sentiment_lstm:classify",
+            {"signature_name": "classify", "examples": {"text": "x"}},
+            "Expecting 'examples' value to be an list/array",
+        ),
+        (
+            "sentiment_lstm:classify",
+            {"signature_name": "classify", "examples": [{"text": None}]},
+            "Feature: text has element with unexpected JSON type: Null",
+        ),
+        (
+            "sentiment_lstm:classify",
+            {"signature_name": "classify", "examples": [{"text": ["x", 1]}]},
+            "Unexpected element type in feature: text expecting type: bytes",
+        ),
+        (
+            "sentiment_lstm:classify",
+            {"signature_name": "classify", "examples": ["x"]},
+            "Example must be JSON object but got JSON String",
+        ),
         ("chatbot:classify", examples, "Expected classification signature method_name"),
     ]
     for path, body, message in cases:
@@ -206,23 +244,33 @@ def test_rest_classify_and_regress_refuse_what_tf_serving_refuses(server):
 
 def test_rest_predict_rows_and_columns_in_the_documented_shapes(server):
     client, *_ = server
-    rows = post(client, "/v1/models/sentiment_lstm/versions/2:predict",
-                {"signature_name": "serving_default", "instances": [{"text": t} for t in TEXTS]})
+    rows = post(
+        client,
+        "/v1/models/sentiment_lstm/versions/2:predict",
+        {"signature_name": "serving_default", "instances": [{"text": t} for t in TEXTS]},
+    )
     predictions = rows.json()["predictions"]
     assert [set(p) for p in predictions] == [{"label", "class_id", "probabilities"}] * 3
-    columns = post(client, "/v1/models/sentiment_lstm/labels/canary:predict",
-                   {"inputs": {"text": TEXTS}}).json()["outputs"]
+    columns = post(
+        client, "/v1/models/sentiment_lstm/labels/canary:predict", {"inputs": {"text": TEXTS}}
+    ).json()["outputs"]
     assert columns["probabilities"] == [p["probabilities"] for p in predictions]
     assert columns["label"] == [p["label"] for p in predictions]
     # One named input: rows and columns may give its values bare; one output comes back bare.
-    assert post(client, "/v1/models/sentiment_lstm:predict",
-                {"inputs": TEXTS}).json()["outputs"] == columns
-    assert post(client, "/v1/models/chatbot:predict",
-                {"instances": ["hello"]}).json()["predictions"] == post(
-        client, "/v1/models/chatbot:predict", {"inputs": ["hello"]}).json()["outputs"]
+    assert (
+        post(client, "/v1/models/sentiment_lstm:predict", {"inputs": TEXTS}).json()["outputs"]
+        == columns
+    )
+    assert (
+        post(client, "/v1/models/chatbot:predict", {"instances": ["hello"]}).json()["predictions"]
+        == post(client, "/v1/models/chatbot:predict", {"inputs": ["hello"]}).json()["outputs"]
+    )
     # Scalars go in columns with every input named.
-    beam = post(client, "/v1/models/chatbot:predict", {
-        "signature_name": "reply_beam", "inputs": {"text": ["hello"], "beam_width": 2}})
+    beam = post(
+        client,
+        "/v1/models/chatbot:predict",
+        {"signature_name": "reply_beam", "inputs": {"text": ["hello"], "beam_width": 2}},
+    )
     assert beam.status_code == 200 and isinstance(beam.json()["outputs"][0], str)
 
 
@@ -231,8 +279,10 @@ def test_rest_predict_precision_and_binary_values(server):
     text = TEXTS[0]
     b64 = {"b64": base64.b64encode(text.encode()).decode()}
     plain = post(client, "/v1/models/sentiment_lstm:predict", {"instances": [text]}).json()
-    assert post(client, "/v1/models/sentiment_lstm:predict",
-                {"instances": [{"text": b64}]}).json() == plain
+    assert (
+        post(client, "/v1/models/sentiment_lstm:predict", {"instances": [{"text": b64}]}).json()
+        == plain
+    )
     for p in plain["predictions"][0]["probabilities"]:
         assert repr(p) == str(np.float32(p))  # float32 printed as float32
 
@@ -250,10 +300,14 @@ def test_grpc_predict_classify_metadata_and_status_with_the_stock_stubs(server):
     response = stub.Predict(request, timeout=60)
     assert response.model_spec.version.value == 1
     assert response.model_spec.signature_name == "serving_default"
-    np.testing.assert_allclose(tf.make_ndarray(response.outputs["probabilities"]),
-                               probabilities(client, TEXTS, "/versions/1"), rtol=1e-6)
+    np.testing.assert_allclose(
+        tf.make_ndarray(response.outputs["probabilities"]),
+        probabilities(client, TEXTS, "/versions/1"),
+        rtol=1e-6,
+    )
     assert [b.decode() for b in tf.make_ndarray(response.outputs["label"])] == post(
-        client, "/v1/models/sentiment_lstm:predict", {"inputs": TEXTS}).json()["outputs"]["label"]
+        client, "/v1/models/sentiment_lstm:predict", {"inputs": TEXTS}
+    ).json()["outputs"]["label"]
     request.output_filter.append("class_id")
     assert set(stub.Predict(request, timeout=60).outputs) == {"class_id"}
 
@@ -264,8 +318,11 @@ def test_grpc_predict_classify_metadata_and_status_with_the_stock_stubs(server):
         example = classify.input.example_list.examples.add()
         example.features.feature["text"].bytes_list.value.append(text.encode())
     result = stub.Classify(classify, timeout=60).result
-    np.testing.assert_allclose([[c.score for c in row.classes] for row in result.classifications],
-                               probabilities(client, TEXTS), rtol=1e-6)
+    np.testing.assert_allclose(
+        [[c.score for c in row.classes] for row in result.classifications],
+        probabilities(client, TEXTS),
+        rtol=1e-6,
+    )
     assert [c.label for c in result.classifications[0].classes] == fx.LABELS
 
     metadata = get_model_metadata_pb2.GetModelMetadataRequest()
@@ -281,11 +338,11 @@ def test_grpc_predict_classify_metadata_and_status_with_the_stock_stubs(server):
     versions = model_service_pb2_grpc.ModelServiceStub(channel).GetModelStatus(status, timeout=60)
     assert [(v.version, v.state) for v in versions.model_version_status] == [
         (2, get_model_status_pb2.ModelVersionStatus.AVAILABLE),
-        (1, get_model_status_pb2.ModelVersionStatus.AVAILABLE)]
+        (1, get_model_status_pb2.ModelVersionStatus.AVAILABLE),
+    ]
 
 
-def test_answers_name_the_version_that_ran_when_a_newer_one_lands_meanwhile(server,
-                                                                           monkeypatch):
+def test_answers_name_the_version_that_ran_when_a_newer_one_lands_meanwhile(server, monkeypatch):
     """The first lookup finds version 1; every later one finds version 2 (just landed)."""
     _, channel, service, _ = server
     found = service.store.get
@@ -303,7 +360,8 @@ def test_answers_name_the_version_that_ran_when_a_newer_one_lands_meanwhile(serv
     classify.model_spec.name = "sentiment_lstm"
     classify.model_spec.signature_name = "classify"
     classify.input.example_list.examples.add().features.feature["text"].bytes_list.value.append(
-        b"a great story")
+        b"a great story"
+    )
     for call, request in ((stub.Predict, predict), (stub.Classify, classify)):
         lookups.clear()
         monkeypatch.setattr(service.store, "get", newer_after_the_first)
@@ -327,7 +385,9 @@ def test_grpc_errors_carry_tf_serving_status_codes(server):
 
     assert predict("nope", text=["x"])[0] == grpc.StatusCode.NOT_FOUND
     code, details = predict("chatbot", "reply_beam", text=["x"])
-    assert code == grpc.StatusCode.INVALID_ARGUMENT and "Missing but required: {beam_width}" in details
+    assert (
+        code == grpc.StatusCode.INVALID_ARGUMENT and "Missing but required: {beam_width}" in details
+    )
     code, details = predict(text=[1, 2])
     assert code == grpc.StatusCode.INVALID_ARGUMENT and "must be a string" in details
     regress = regression_pb2.RegressionRequest()
@@ -347,22 +407,32 @@ def test_model_config_file_errors_name_the_file_and_the_problem(tmp_path):
     for text, message in [
         ("model_config_list { config { name: 'a' }", "not a ModelServerConfig"),
         ("model_config_list { config { name: 'a' } }", "needs both a name and a base_path"),
-        ("model_config_list { config { name: 'a' base_path: '/x' model_platform: 'pytorch' }}",
-         "only 'tensorflow'"),
-        ("model_config_list { config { name: 'a' base_path: '/x' "
-         "model_version_policy { specific { versions: 1 } } "
-         "version_labels { key: 'b' value: 2 } } }", "version(s) [2]"),
-        ("model_config_list { config { name: 'a' base_path: '/x' } "
-         "config { name: 'a' base_path: '/y' } }", "more than once"),
+        (
+            "model_config_list { config { name: 'a' base_path: '/x' model_platform: 'pytorch' }}",
+            "only 'tensorflow'",
+        ),
+        (
+            "model_config_list { config { name: 'a' base_path: '/x' "
+            "model_version_policy { specific { versions: 1 } } "
+            "version_labels { key: 'b' value: 2 } } }",
+            "version(s) [2]",
+        ),
+        (
+            "model_config_list { config { name: 'a' base_path: '/x' } "
+            "config { name: 'a' base_path: '/y' } }",
+            "more than once",
+        ),
     ]:
         bad.write_text(text)
         with pytest.raises(ValueError, match=re.escape(message)) as caught:
             read_model_config(bad)
         assert str(bad) in str(caught.value)
     good = tmp_path / "good.config"
-    good.write_text("model_config_list { config { name: 'a' base_path: '/x' "
-                    "model_version_policy { latest { num_versions: 2 } } } "
-                    "config { name: 'b' base_path: '/y' model_version_policy { all {} } } }")
+    good.write_text(
+        "model_config_list { config { name: 'a' base_path: '/x' "
+        "model_version_policy { latest { num_versions: 2 } } } "
+        "config { name: 'b' base_path: '/y' model_version_policy { all {} } } }"
+    )
     a, b = read_model_config(good)
     assert (a.policy, a.num_versions, b.policy) == ("latest", 2, "all")
 
@@ -392,8 +462,16 @@ def test_batching_merges_concurrent_requests_and_answers_each_its_own_rows(expor
     full = Batcher(max_batch_size=4, timeout_seconds=0.5, max_enqueued_batches=1)
     widths = [1, 2]
     with ThreadPoolExecutor(2) as pool:
-        replies = list(pool.map(lambda w: full.call(chat, "reply_beam", chat.tensors(
-            "reply_beam", {"text": ["hello there"], "beam_width": w}))["reply"][0], widths))
+        replies = list(
+            pool.map(
+                lambda w: full.call(
+                    chat,
+                    "reply_beam",
+                    chat.tensors("reply_beam", {"text": ["hello there"], "beam_width": w}),
+                )["reply"][0],
+                widths,
+            )
+        )
     assert replies == [chat.reply("hello there", beam_width=w) for w in widths]
     started = threading.Event()
 
@@ -447,8 +525,10 @@ def test_the_model_config_reloads_over_grpc_and_when_its_file_changes(server):
 
     def versions(name):
         answer = client.get(f"/v1/models/{name}")
-        return (answer.status_code,
-                [s["version"] for s in answer.json().get("model_version_status", [])])
+        return (
+            answer.status_code,
+            [s["version"] for s in answer.json().get("model_version_status", [])],
+        )
 
     reload = model_management_pb2.ReloadConfigRequest()
     entry = reload.config.model_config_list.config.add()
@@ -464,8 +544,10 @@ def test_the_model_config_reloads_over_grpc_and_when_its_file_changes(server):
     assert "needs both a name and a base_path" in caught.value.details()
 
     # The file changed: its models are served (latest policy: version 3 alone) ...
-    config.write_text(f'model_config_list {{ config {{ name: "sentiment_lstm" '
-                      f'base_path: "{config.parent / "sentiment_lstm"}" }} }}')
+    config.write_text(
+        f'model_config_list {{ config {{ name: "sentiment_lstm" '
+        f'base_path: "{config.parent / "sentiment_lstm"}" }} }}'
+    )
     deadline = time.monotonic() + 60
     while versions("sentiment_lstm") != (200, ["3"]):
         assert time.monotonic() < deadline, versions("sentiment_lstm")

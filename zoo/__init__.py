@@ -2,7 +2,7 @@
 
     >>> import zoo
     >>> zoo.list_models("*lstm*")
-    ['sentiment_lstm', 'stacked_lstm']
+    ['bilstm_tagger', 'sentiment_lstm', 'stacked_lstm']
     >>> model = zoo.build("sentiment_lstm", units=32)
     >>> metrics = zoo.train("sentiment_lstm", train_file="reviews.csv", epochs=3)
     >>> zoo.evaluate(metrics["export"], "held_out.csv")["accuracy"]
@@ -13,14 +13,30 @@ Importing ``zoo`` does not import TensorFlow; builders, training and loading do.
 from zoo.cards import ModelCard
 from zoo.registry import build, list_models, model_card, register_model
 from zoo.tasks.dialogue import build_chatbot
+from zoo.tasks.forecasting import build_rnn_forecaster
 from zoo.tasks.language_modeling import build_next_word_rnn, build_stacked_lstm
+from zoo.tasks.sequence_tagging import build_bilstm_tagger
 from zoo.tasks.text_classification import build_sentiment_lstm, build_topic_gru
 
 __version__ = "0.1.0"
 
-__all__ = ["ModelCard", "build", "build_chatbot", "build_next_word_rnn", "build_sentiment_lstm",
-           "build_stacked_lstm", "build_topic_gru", "evaluate", "list_models", "load",
-           "model_card", "register_model", "train"]
+__all__ = [
+    "ModelCard",
+    "build",
+    "build_bilstm_tagger",
+    "build_chatbot",
+    "build_next_word_rnn",
+    "build_rnn_forecaster",
+    "build_sentiment_lstm",
+    "build_stacked_lstm",
+    "build_topic_gru",
+    "evaluate",
+    "list_models",
+    "load",
+    "model_card",
+    "register_model",
+    "train",
+]
 
 
 def load(path):

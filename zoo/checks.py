@@ -11,7 +11,9 @@ def check_int(name: str, value, minimum: int, maximum: int | None = None) -> int
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ValueError(f"{name}={value!r} must be an integer >= {minimum}{upper}")
     if value < minimum or (maximum is not None and value > maximum):
-        raise ValueError(f"{name}={value!r} is out of range; expected an integer >= {minimum}{upper}")
+        raise ValueError(
+            f"{name}={value!r} is out of range; expected an integer >= {minimum}{upper}"
+        )
     return int(value)
 
 
@@ -36,7 +38,9 @@ def check_non_negative(name: str, value) -> float:
 
 def check_choice(name: str, value, choices) -> str:
     if value not in choices:
-        raise ValueError(f"{name}={value!r} is not accepted; expected one of {', '.join(map(repr, choices))}")
+        raise ValueError(
+            f"{name}={value!r} is not accepted; expected one of {', '.join(map(repr, choices))}"
+        )
     return value
 
 

@@ -23,5 +23,9 @@ def evaluate(export, file, batch_size: int = BATCH) -> dict:
         raise ValueError(f"{file} is not a file; expected the data to score")
     predictor = load(export)
     scores = get_task(predictor.task).evaluate_file(predictor, file, batch_size)
-    return {"model": predictor.card["name"], "export": str(predictor.path), "file": str(file),
-            **scores}
+    return {
+        "model": predictor.card["name"],
+        "export": str(predictor.path),
+        "file": str(file),
+        **scores,
+    }

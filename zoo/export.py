@@ -41,9 +41,20 @@ from zoo.tasks import task_of
 DEFAULT_MAX_LENGTH = 256
 
 
-def export_model(model, *, name: str, settings: dict, vectorizers: dict, labels=None,
-                 config=None, metrics=None, base_dir="saved_models", version: int | None = None,
-                 max_length: int | None = None, portable: bool = False) -> Path:
+def export_model(
+    model,
+    *,
+    name: str,
+    settings: dict,
+    vectorizers: dict,
+    labels=None,
+    config=None,
+    metrics=None,
+    base_dir="saved_models",
+    version: int | None = None,
+    max_length: int | None = None,
+    portable: bool = False,
+) -> Path:
     """Export ``model`` with its vectorizers as ``<base_dir>/<name>/<version>/``; return that path.
 
     ``settings`` are the builder overrides ``model`` was built with (they rebuild the
@@ -78,7 +89,10 @@ def export_model(model, *, name: str, settings: dict, vectorizers: dict, labels=
     archive = keras.export.ExportArchive()
     archive.track(twin)
     for vectorizer in vectorizers.values():
-        vectorizer.build()  # adapt() leaves it unbuilt; track() wants it built (a no-op)
+        if (
+            not vectorizer.built
+        ):  # adapt() leaves a TextVectorization unbuilt; track() wants it built
+            vectorizer.build(None)
         archive.track(vectorizer)  # its lookup table
     for endpoint, (fn, specs) in endpoints.items():
         archive.add_endpoint(endpoint, fn, input_signature=specs)
@@ -86,14 +100,22 @@ def export_model(model, *, name: str, settings: dict, vectorizers: dict, labels=
     assets = {
         "model_card.json": model_card(name).to_dict(),
         "config.json": {
-            "name": name, "task": task.name, "version": version, "settings": settings,
-            "recipe_config": _plain(config), "max_length": max_length, **details,
-            "signature_defaults": {k: v for k, v in task.signature_defaults.items()
-                                   if k in endpoints},
+            "name": name,
+            "task": task.name,
+            "version": version,
+            "settings": settings,
+            "recipe_config": _plain(config),
+            "max_length": max_length,
+            **details,
+            "signature_defaults": {
+                k: v for k, v in task.signature_defaults.items() if k in endpoints
+            },
             "exported_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
             "versions": _library_versions(),
         },
-        "vocabulary.json": {key: vocabulary(v) for key, v in vectorizers.items()},
+        "vocabulary.json": {
+            key: vocabulary(v) for key, v in vectorizers.items() if hasattr(v, "get_vocabulary")
+        },
         "metrics.json": _plain(metrics) or {},
     }
     if labels is not None:

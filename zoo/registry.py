@@ -22,8 +22,9 @@ _CARDS: dict[str, ModelCard] = {}
 _CHECKS: dict[str, Callable[[dict], None]] = {}
 
 
-def register_model(card: ModelCard, check: Callable[[dict], None] | None = None
-                   ) -> Callable[[Callable], Callable]:
+def register_model(
+    card: ModelCard, check: Callable[[dict], None] | None = None
+) -> Callable[[Callable], Callable]:
     """Register ``build_<name>`` under ``<name>`` with its model card.
 
     ``check(settings)`` receives every setting (defaults and overrides) and raises
@@ -33,7 +34,7 @@ def register_model(card: ModelCard, check: Callable[[dict], None] | None = None
     def decorator(fn: Callable) -> Callable:
         if not fn.__name__.startswith("build_"):
             raise ValueError(f"builder {fn.__name__!r} must be named build_<name>")
-        name = fn.__name__[len("build_"):]
+        name = fn.__name__[len("build_") :]
         if name in _BUILDERS:
             raise ValueError(f"model {name!r} is already registered")
         if card.name != name:
@@ -68,11 +69,20 @@ def catalog(pattern: str = "*") -> str:
     rows = [("name", "task", "architecture", "dataset", "params", "measured / anchor")]
     for name in list_models(pattern):
         card = model_card(name)
-        rows.append((name, card.task, card.architecture, card.dataset, f"{card.num_params:,}",
-                     card.measured or f"anchor: {card.anchor}"))
+        rows.append(
+            (
+                name,
+                card.task,
+                card.architecture,
+                card.dataset,
+                f"{card.num_params:,}",
+                card.measured or f"anchor: {card.anchor}",
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[-1]
-                     for row in rows)
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[-1] for row in rows
+    )
 
 
 def get_builder(name: str) -> Callable:

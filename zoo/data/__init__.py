@@ -8,14 +8,23 @@ trained on (exports wrap these around the model).
 
 from zoo.data import chatterbot  # noqa: F401  (registers the tfds builder)
 from zoo.data.sources import (
-                              DatasetUnavailableError,
-                              find_builder,
-                              prepare,
-                              read_split,
-                              standard_splits,
+    DatasetUnavailableError,
+    find_builder,
+    prepare,
+    read_split,
+    standard_splits,
 )
 from zoo.data.task import TaskData
 from zoo.data.text import END, START, lower_and_split_punctuation
 
-__all__ = ["END", "START", "DatasetUnavailableError", "TaskData", "find_builder",
-           "lower_and_split_punctuation", "prepare", "read_split", "standard_splits"]
+__all__ = [
+    "END",
+    "START",
+    "DatasetUnavailableError",
+    "TaskData",
+    "find_builder",
+    "lower_and_split_punctuation",
+    "prepare",
+    "read_split",
+    "standard_splits",
+]

@@ -33,10 +33,12 @@ class Chatterbot(tfds.core.GeneratorBasedBuilder):
         return tfds.core.DatasetInfo(
             builder=self,
             description=__doc__,
-            features=tfds.features.FeaturesDict({
-                "context": tfds.features.Text(),
-                "response": tfds.features.Text(),
-            }),
+            features=tfds.features.FeaturesDict(
+                {
+                    "context": tfds.features.Text(),
+                    "response": tfds.features.Text(),
+                }
+            ),
             supervised_keys=("context", "response"),
             homepage="https://github.com/gunthercox/chatterbot-corpus",
         )
@@ -51,7 +53,7 @@ class Chatterbot(tfds.core.GeneratorBasedBuilder):
             corpus = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
             for number, turns in enumerate(corpus.get("conversations") or []):
                 turns = [str(turn).strip() for turn in turns]
-                key = f"{path.name[:-len('.yml')]}-{number}"
+                key = f"{path.name[: -len('.yml')]}-{number}"
                 conversations[split_of(turns)].append((key, turns))
         return {split: self._generate_examples(items) for split, items in conversations.items()}
 

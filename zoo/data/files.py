@@ -22,8 +22,10 @@ HELD_OUT_FRACTION = 0.1
 def check_pairing(train_file, eval_file) -> None:
     """An eval file only makes sense beside a train file."""
     if eval_file is not None and train_file is None:
-        raise ValueError("eval_file needs a train_file too; without train_file the tfds "
-                         "dataset's own splits are used")
+        raise ValueError(
+            "eval_file needs a train_file too; without train_file the tfds "
+            "dataset's own splits are used"
+        )
 
 
 def text_splits(train_file, eval_file=None) -> dict:
@@ -32,8 +34,10 @@ def text_splits(train_file, eval_file=None) -> dict:
     parts = _split_text(text, 2 if eval_file is None else 1, train_file)
     if eval_file is not None:
         parts.append(read_text(eval_file))
-    return {name: tf.data.Dataset.from_tensors(part)
-            for name, part in zip(("train", "validation", "test"), parts)}
+    return {
+        name: tf.data.Dataset.from_tensors(part)
+        for name, part in zip(("train", "validation", "test"), parts)
+    }
 
 
 def labeled_splits(train_file, eval_file=None, *, labels=None, validation_fraction=0.1, seed=0):
@@ -48,16 +52,20 @@ def labeled_splits(train_file, eval_file=None, *, labels=None, validation_fracti
     names = check_labels(labels) if labels else class_names(raw_labels)
     found = sorted(set(raw_labels))
     if len(found) < 2:
-        raise ValueError(f"{train_file} holds a single class, {found[0]!r}; a classifier needs "
-                         f"examples of at least two classes")
+        raise ValueError(
+            f"{train_file} holds a single class, {found[0]!r}; a classifier needs "
+            f"examples of at least two classes"
+        )
     examples = list(zip(texts, label_ids(raw_labels, names, train_file)))
     fractions = [validation_fraction] + ([HELD_OUT_FRACTION] if eval_file is None else [])
     parts = _carve(examples, fractions, seed, train_file)
     if eval_file is not None:
         eval_texts, eval_labels = read_labeled(eval_file)
         parts.append(list(zip(eval_texts, label_ids(eval_labels, names, eval_file))))
-    return {name: _dataset(part, (tf.string, tf.int64))
-            for name, part in zip(("train", "validation", "test"), parts)}, names
+    return {
+        name: _dataset(part, (tf.string, tf.int64))
+        for name, part in zip(("train", "validation", "test"), parts)
+    }, names
 
 
 def check_labels(labels) -> list[str]:
@@ -65,11 +73,14 @@ def check_labels(labels) -> list[str]:
 
     At least two, none empty, none twice.
     """
-    names = [str(name).strip() for name in
-             (labels.split(",") if isinstance(labels, str) else labels)]
+    names = [
+        str(name).strip() for name in (labels.split(",") if isinstance(labels, str) else labels)
+    ]
     if len(names) < 2 or not all(names) or len(set(names)) != len(names):
-        raise ValueError(f"labels={labels!r} is not accepted; expected two or more distinct, "
-                         f"non-empty class names, comma-separated")
+        raise ValueError(
+            f"labels={labels!r} is not accepted; expected two or more distinct, "
+            f"non-empty class names, comma-separated"
+        )
     return names
 
 
@@ -87,8 +98,10 @@ def pair_splits(train_file, eval_file=None, *, seed=0) -> dict:
     parts = _carve(read_pairs(train_file), fractions, seed, train_file)
     if eval_file is not None:
         parts.append(read_pairs(eval_file))
-    return {name: _dataset(part, (tf.string, tf.string))
-            for name, part in zip(("train", "validation", "test"), parts)}
+    return {
+        name: _dataset(part, (tf.string, tf.string))
+        for name, part in zip(("train", "validation", "test"), parts)
+    }
 
 
 def read_text(path) -> str:
@@ -107,24 +120,28 @@ def read_labeled(path) -> tuple[list[str], list[str]]:
     """
     content = _decode(path)
     header_line = content.partition("\n")[0]
-    rows = csv.reader(io.StringIO(content, newline=""),
-                      delimiter="\t" if "\t" in header_line else ",")
+    rows = csv.reader(
+        io.StringIO(content, newline=""), delimiter="\t" if "\t" in header_line else ","
+    )
     header = next(rows, None)
     if not header or not content.strip():
         raise ValueError(f"{path} is empty; expected a header naming 'text' and 'label' columns")
     columns = [name.strip().lower() for name in header]
     for needed in ("text", "label"):
         if needed not in columns:
-            raise ValueError(f"{path} has no {needed!r} column; its header names: "
-                             f"{', '.join(map(repr, header))}")
+            raise ValueError(
+                f"{path} has no {needed!r} column; its header names: {', '.join(map(repr, header))}"
+            )
     text_at, label_at = columns.index("text"), columns.index("label")
     texts, labels = [], []
     for row in rows:
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
-            raise ValueError(f"{path}, line {rows.line_num}: {len(row)} fields where the header "
-                             f"has {len(header)} (quote texts that hold the delimiter)")
+            raise ValueError(
+                f"{path}, line {rows.line_num}: {len(row)} fields where the header "
+                f"has {len(header)} (quote texts that hold the delimiter)"
+            )
         if not row[label_at].strip():
             raise ValueError(f"{path}, line {rows.line_num}: the label is empty")
         texts.append(row[text_at])
@@ -142,8 +159,9 @@ def read_pairs(path) -> list[tuple[str, str]]:
             continue
         fields = line.split("\t")
         if len(fields) != 2 or not all(field.strip() for field in fields):
-            raise ValueError(f"{path}, line {number}: expected 'message<TAB>reply', "
-                             f"got {line[:80]!r}")
+            raise ValueError(
+                f"{path}, line {number}: expected 'message<TAB>reply', got {line[:80]!r}"
+            )
         pairs.append((fields[0], fields[1]))
     if not pairs:
         raise ValueError(f"{path} is empty; expected lines of 'message<TAB>reply'")
@@ -155,9 +173,11 @@ def _decode(path) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        line = data[:error.start].count(b"\n") + 1
-        raise ValueError(f"{path}, line {line}: byte {data[error.start]:#04x} is not UTF-8; "
-                         f"save the file as UTF-8") from None
+        line = data[: error.start].count(b"\n") + 1
+        raise ValueError(
+            f"{path}, line {line}: byte {data[error.start]:#04x} is not UTF-8; "
+            f"save the file as UTF-8"
+        ) from None
 
 
 def label_ids(labels, names, path) -> list[int]:
@@ -165,8 +185,10 @@ def label_ids(labels, names, path) -> list[int]:
     index = {name: i for i, name in enumerate(names)}
     unknown = sorted(set(labels) - set(index))
     if unknown:
-        raise ValueError(f"{path}: label(s) {', '.join(map(repr, unknown[:5]))} are outside the "
-                         f"classes {', '.join(map(repr, names))}")
+        raise ValueError(
+            f"{path}: label(s) {', '.join(map(repr, unknown[:5]))} are outside the "
+            f"classes {', '.join(map(repr, names))}"
+        )
     return [index[label] for label in labels]
 
 
@@ -175,8 +197,10 @@ def _carve(examples, fractions, seed, path) -> list[list]:
     sizes = [max(1, round(len(examples) * fraction)) for fraction in fractions]
     train_size = len(examples) - sum(sizes)
     if train_size < 1:
-        raise ValueError(f"{path} has {len(examples)} examples, too few to hold out validation "
-                         f"and test examples; pass an eval file or add examples")
+        raise ValueError(
+            f"{path} has {len(examples)} examples, too few to hold out validation "
+            f"and test examples; pass an eval file or add examples"
+        )
     order = np.random.default_rng(seed).permutation(len(examples))
     chunks = np.split(order, np.cumsum([train_size] + sizes[:-1]))
     return [[examples[i] for i in chunk] for chunk in chunks]
@@ -188,12 +212,15 @@ def _split_text(text: str, held_out_parts: int, path) -> list[str]:
     bounds = [0, *cuts, len(text)]
     parts = [text[start:end] for start, end in zip(bounds, bounds[1:])]
     if not all(part.strip() for part in parts):
-        raise ValueError(f"{path} is too short to hold out validation and test text; "
-                         f"pass an eval file or more text")
+        raise ValueError(
+            f"{path} is too short to hold out validation and test text; "
+            f"pass an eval file or more text"
+        )
     return parts
 
 
 def _dataset(examples, dtypes):
     columns = list(zip(*examples))
     return tf.data.Dataset.from_tensor_slices(
-        tuple(tf.constant(list(column), dtype) for column, dtype in zip(columns, dtypes)))
+        tuple(tf.constant(list(column), dtype) for column, dtype in zip(columns, dtypes))
+    )

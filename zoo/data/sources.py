@@ -55,8 +55,10 @@ def read_split(builder, split: str):
     name = split.split("[", 1)[0]
     available = list(builder.info.splits)
     if name not in available:
-        raise ValueError(f"split={name!r} is not a split of dataset {builder.name!r}; "
-                         f"available splits: {', '.join(available)}")
+        raise ValueError(
+            f"split={name!r} is not a split of dataset {builder.name!r}; "
+            f"available splits: {', '.join(available)}"
+        )
     return builder.as_dataset(split=split, shuffle_files=False)
 
 
@@ -68,8 +70,11 @@ def standard_splits(builder, *, validation_fraction: float = 0.1) -> dict:
     once when preparing).
     """
     names = builder.info.splits
-    specs = {"train": "train", "validation": next(
-        (name for name in ("validation", "dev") if name in names), None), "test": "test"}
+    specs = {
+        "train": "train",
+        "validation": next((name for name in ("validation", "dev") if name in names), None),
+        "test": "test",
+    }
     if specs["validation"] is None:
         keep = f"{100 * (1 - validation_fraction):g}%"
         specs.update(train=f"train[:{keep}]", validation=f"train[{keep}:]")
@@ -80,8 +85,10 @@ def require_features(builder, *fields: str, task: str) -> None:
     """Raise ``ValueError`` unless the dataset's examples have every one of ``fields``."""
     features = builder.info.features
     if not all(field in features for field in fields):
-        raise ValueError(f"dataset {builder.name!r} has features {', '.join(features)}; "
-                         f"{task} needs {', '.join(fields)}")
+        raise ValueError(
+            f"dataset {builder.name!r} has features {', '.join(features)}; "
+            f"{task} needs {', '.join(fields)}"
+        )
 
 
 def check_sources(builder, manual_dir=None) -> None:
@@ -102,14 +109,18 @@ def check_sources(builder, manual_dir=None) -> None:
         if host not in reachable:
             reachable[host] = is_reachable(url)
         if not reachable[host]:
-            missing.append(f"  {filename}  ({int(info.size)} bytes, sha256 {info.checksum})\n"
-                           f"    from {url} ({host} is unreachable)")
+            missing.append(
+                f"  {filename}  ({int(info.size)} bytes, sha256 {info.checksum})\n"
+                f"    from {url} ({host} is unreachable)"
+            )
     if missing:
         raise DatasetUnavailableError(
             f"dataset {builder.name!r} is not prepared in {builder.data_dir_root} and its "
-            f"source cannot be downloaded. Place\n" + "\n".join(missing) +
-            f"\nin {manual_dir}/ (or pass --manual-dir / manual_dir= naming the folder that "
-            f"holds it); tfds checks the sha256 when it prepares the data.")
+            f"source cannot be downloaded. Place\n"
+            + "\n".join(missing)
+            + f"\nin {manual_dir}/ (or pass --manual-dir / manual_dir= naming the folder that "
+            f"holds it); tfds checks the sha256 when it prepares the data."
+        )
 
 
 def is_reachable(url: str, timeout: float = CONNECT_TIMEOUT_S) -> bool:

@@ -62,8 +62,9 @@ def join_words(tokens):
     return tf.strings.reduce_join(pieces, axis=1)
 
 
-def word_vectorizer(vocab_size: int, texts, *, standardize=lower_and_split_punctuation,
-                    reserved=()):
+def word_vectorizer(
+    vocab_size: int, texts, *, standardize=lower_and_split_punctuation, reserved=()
+):
     """A ``TextVectorization`` over words, its vocabulary (at most ``vocab_size``) from ``texts``.
 
     ``reserved`` tokens take the ids right after padding (0) and out-of-vocabulary
@@ -79,8 +80,9 @@ def word_vectorizer(vocab_size: int, texts, *, standardize=lower_and_split_punct
 
 def char_vectorizer(vocab_size: int, texts):
     """A ``TextVectorization`` over characters, as written (no standardization)."""
-    layer = keras.layers.TextVectorization(max_tokens=vocab_size, standardize=None,
-                                           split="character")
+    layer = keras.layers.TextVectorization(
+        max_tokens=vocab_size, standardize=None, split="character"
+    )
     layer.adapt(texts.batch(1024))
     return layer
 
@@ -99,13 +101,24 @@ def fill_caches(splits: dict) -> dict:
     Once a cache is complete, every later read, whole or partial (``take``),
     reuses the ids instead of vectorizing again.
     """
-    return {name: int(split.reduce(tf.constant(0, tf.int64), lambda n, _: n + 1))
-            for name, split in splits.items()}
+    return {
+        name: int(split.reduce(tf.constant(0, tf.int64), lambda n, _: n + 1))
+        for name, split in splits.items()
+    }
 
 
-def bucket_by_length(dataset, *, length, batch_size: int, max_length: int,
-                     shuffle_buffer: int | None = None, seed: int = 0):
-    """Batch elements of similar ``length(element)`` together, right-padded with 0.
+def bucket_by_length(
+    dataset,
+    *,
+    length,
+    batch_size: int,
+    max_length: int,
+    shuffle_buffer: int | None = None,
+    seed: int = 0,
+    padding_values=None,
+):
+    """Batch elements of similar ``length(element)`` together, right-padded with 0 (or
+    ``padding_values``, a structure like an element's).
 
     Bucket bounds are the powers of two below ``max_length``, and ``max_length``
     itself (so truncated texts share batches). Each batch is as long as its longest
@@ -115,7 +128,7 @@ def bucket_by_length(dataset, *, length, batch_size: int, max_length: int,
     The number of batches is counted once (a pass over the lengths) and asserted, so
     Keras knows where an epoch ends instead of running out of data to find it.
     """
-    boundaries = [2 ** k for k in range(2, max_length.bit_length()) if 2 ** k < max_length]
+    boundaries = [2**k for k in range(2, max_length.bit_length()) if 2**k < max_length]
     boundaries.append(max_length)
     count = bucketed_batches(dataset.map(length), boundaries, batch_size)
     if shuffle_buffer:
@@ -124,6 +137,7 @@ def bucket_by_length(dataset, *, length, batch_size: int, max_length: int,
         element_length_func=length,
         bucket_boundaries=boundaries,
         bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+        padding_values=padding_values,
     )
     return batched.apply(tf.data.experimental.assert_cardinality(count))
 

@@ -17,12 +17,18 @@ def recipe_class(model: str) -> type[RecipeConfig]:
     """The recipe (``zoo.recipes.<model>``) of a registered model: its config dataclass."""
     model_card(model)  # a KeyError naming close matches for an unknown model
     module = importlib.import_module(f"zoo.recipes.{model}")
-    found = [value for value in vars(module).values()
-             if isinstance(value, type) and issubclass(value, RecipeConfig)
-             and value is not RecipeConfig and value.__module__ == module.__name__]
+    found = [
+        value
+        for value in vars(module).values()
+        if isinstance(value, type)
+        and issubclass(value, RecipeConfig)
+        and value is not RecipeConfig
+        and value.__module__ == module.__name__
+    ]
     if len(found) != 1:
-        raise ValueError(f"zoo.recipes.{model} must define one RecipeConfig subclass; "
-                         f"found {len(found)}")
+        raise ValueError(
+            f"zoo.recipes.{model} must define one RecipeConfig subclass; found {len(found)}"
+        )
     return found[0]
 
 
@@ -38,8 +44,10 @@ def train(model: str, **settings) -> dict:
     cls = recipe_class(model)
     unknown = sorted(set(settings) - set(cls.__dataclass_fields__) - {"model"})
     if unknown:
-        raise ValueError(f"unknown setting(s) {', '.join(unknown)} for the {model} recipe; "
-                         f"accepted: {', '.join(sorted(cls.__dataclass_fields__))}")
+        raise ValueError(
+            f"unknown setting(s) {', '.join(unknown)} for the {model} recipe; "
+            f"accepted: {', '.join(sorted(cls.__dataclass_fields__))}"
+        )
     return run(cls(**settings))
 
 

@@ -25,10 +25,20 @@ class ChatbotRecipe(RecipeConfig):
     # share little with the training ones: a smaller model at a steady learning rate,
     # trained for all its epochs (patience as long as the run), then the best epoch by
     # validation loss is kept.
-    PRESETS = {"chatterbot": dict(dataset="chatterbot", units=128, embedding_dim=64,
-                                  batch_size=32, learning_rate=5e-3, dropout=0.1, epochs=25,
-                                  max_minutes=None, early_stopping_patience=25,
-                                  lr_decay_patience=25)}
+    PRESETS = {
+        "chatterbot": dict(
+            dataset="chatterbot",
+            units=128,
+            embedding_dim=64,
+            batch_size=32,
+            learning_rate=5e-3,
+            dropout=0.1,
+            epochs=25,
+            max_minutes=None,
+            early_stopping_patience=25,
+            lr_decay_patience=25,
+        )
+    }
 
 
 def main(argv=None) -> int:

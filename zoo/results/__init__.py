@@ -78,10 +78,15 @@ def record(name: str, new: list[Figure], kind: str = "models", directory=None) -
     Fields left empty are filled in: the command (this process's), the hardware, the
     library versions and today's date.
     """
-    stamp = {"command": command(), "hardware": machine(), "versions": library_versions(),
-             "date": datetime.date.today().isoformat()}
-    new = [dataclasses.replace(f, **{k: v for k, v in stamp.items() if not getattr(f, k)})
-           for f in new]
+    stamp = {
+        "command": command(),
+        "hardware": machine(),
+        "versions": library_versions(),
+        "date": datetime.date.today().isoformat(),
+    }
+    new = [
+        dataclasses.replace(f, **{k: v for k, v in stamp.items() if not getattr(f, k)}) for f in new
+    ]
     keys = {f.key for f in new}
     kept = [f for f in figures(name, kind, directory) if f.key not in keys]
     path = path_of(name, kind, directory)
@@ -109,8 +114,9 @@ def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f
-                        if line.startswith("model name")), cpu)
+            cpu = next(
+                (line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu
+            )
     except OSError:
         pass
     gpus = []

@@ -13,13 +13,20 @@ from pathlib import Path
 
 from zoo import results
 
-MARKED = re.compile(r"(<!-- results:(?P<name>[\w-]+) -->\n)(.*?)(<!-- /results:(?P=name) -->)",
-                    re.S)
+MARKED = re.compile(
+    r"(<!-- results:(?P<name>[\w-]+) -->\n)(.*?)(<!-- /results:(?P=name) -->)", re.S
+)
 PAGES = ("README.md", "docs/*.md")
 CHARTS = "docs/img"
-NAMES = {"bleu": "BLEU", "bleu_greedy": "BLEU, greedy", "token_accuracy": "token accuracy",
-         "carried_loss": "nats/char, state carried", "loss": "nats/char, independent windows",
-         "block_loss": "nats/char, 256-character blocks", "perplexity": "perplexity"}
+NAMES = {
+    "bleu": "BLEU",
+    "bleu_greedy": "BLEU, greedy",
+    "token_accuracy": "token accuracy",
+    "carried_loss": "nats/char, state carried",
+    "loss": "nats/char, independent windows",
+    "block_loss": "nats/char, 256-character blocks",
+    "perplexity": "perplexity",
+}
 
 
 def _number(value) -> str:
@@ -41,16 +48,19 @@ def models_block() -> str:
             data = f.data if f.split == "test" else f"{f.data} ({f.split})"
             spread = f" ± {f.detail['std']:.4f}" if "std" in f.detail else ""
             seeds = f", {f.detail['seeds']} seeds" if "seeds" in f.detail else ""
-            baseline = (f"{f.baseline['name']} {_number(f.baseline['value'])}"
-                        if f.baseline else "")
-            rows.append(f"| `{model}` | {NAMES.get(f.metric, f.metric)} | {data} | "
-                        f"**{_number(f.value)}**{spread}{seeds} | {baseline} |")
+            baseline = f"{f.baseline['name']} {_number(f.baseline['value'])}" if f.baseline else ""
+            rows.append(
+                f"| `{model}` | {NAMES.get(f.metric, f.metric)} | {data} | "
+                f"**{_number(f.value)}**{spread}{seeds} | {baseline} |"
+            )
             models = how.setdefault((f.command, f.date, f.hardware), [])
             if model not in models:
                 models.append(model)
     rows.append("\nMeasured with:\n")
-    rows += [f"- `{command}` ({', '.join(f'`{m}`' for m in models)}; {date}, {hardware})"
-             for (command, date, hardware), models in how.items()]
+    rows += [
+        f"- `{command}` ({', '.join(f'`{m}`' for m in models)}; {date}, {hardware})"
+        for (command, date, hardware), models in how.items()
+    ]
     return "\n".join(rows) + "\n"
 
 
@@ -58,8 +68,10 @@ def classifiers_block() -> str:
     """Accuracy per set: each classifier (mean ± sd over seeds) beside NBSVM."""
     models = [m for m in results.names() if _accuracies(m)]
     sets = list(dict.fromkeys(s for m in models for s in _accuracies(m)))
-    rows = [f"| set | {' | '.join(f'`{m}`' for m in models)} | NBSVM |",
-            "|---" * (len(models) + 2) + "|"]
+    rows = [
+        f"| set | {' | '.join(f'`{m}`' for m in models)} | NBSVM |",
+        "|---" * (len(models) + 2) + "|",
+    ]
     for name in sets:
         cells, baseline = [], ""
         for model in models:
@@ -85,8 +97,9 @@ def benchmarks_block() -> str:
             shown = ", ".join(f"{f.metric} {_short(f.value)}" for f in found)
             note = found[0].detail.get("note")
             data = f"{data} ({note})" if note else data
-            rows.append(f"| `{command}` | {data} | {shown} | {found[0].date}, "
-                        f"{found[0].hardware} |")
+            rows.append(
+                f"| `{command}` | {data} | {shown} | {found[0].date}, {found[0].hardware} |"
+            )
     return "\n".join(rows) + "\n"
 
 
@@ -96,9 +109,28 @@ def _short(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
 
 
+def long_range_memory_block() -> str:
+    """Accuracy by cell (rows) and distractor count (columns), from ``accuracy_<cell>_T<n>``."""
+    found = {}
+    for f in results.figures("long_range_memory", "benchmarks"):
+        match = re.fullmatch(r"accuracy_(\w+)_T(\d+)", f.metric)
+        if match:
+            found.setdefault(match[1], {})[int(match[2])] = f.value
+    counts = sorted({t for row in found.values() for t in row})
+    names = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
+    rows = [f"| cell | {' | '.join(f'T={t}' for t in counts)} |", "|---" * (len(counts) + 1) + "|"]
+    rows += [
+        f"| {names.get(cell, cell)} | {' | '.join(f'{row[t]:.3f}' if t in row else '' for t in counts)} |"
+        for cell, row in found.items()
+    ]
+    return "\n".join(rows) + "\n"
+
+
 def curves_block() -> str:
-    return "".join(f"![{model} on {data}: loss by epoch](img/curves_{model}.png)\n\n"
-                   for model, (data, _) in _histories().items())
+    return "".join(
+        f"![{model} on {data}: loss by epoch](img/curves_{model}.png)\n\n"
+        for model, (data, _) in _histories().items()
+    )
 
 
 def _histories() -> dict:
@@ -112,8 +144,14 @@ def _histories() -> dict:
     return found
 
 
-BLOCKS = {"catalog": catalog_block, "models": models_block, "classifiers": classifiers_block,
-          "benchmarks": benchmarks_block, "curves": curves_block}
+BLOCKS = {
+    "catalog": catalog_block,
+    "models": models_block,
+    "classifiers": classifiers_block,
+    "benchmarks": benchmarks_block,
+    "long-range-memory": long_range_memory_block,
+    "curves": curves_block,
+}
 
 
 def rewrite(text: str) -> str:
@@ -170,8 +208,11 @@ def draw_charts(directory) -> list[Path]:
         ax.legend(fontsize=8, ncol=len(models) + 1, loc="upper right")
         save(fig, "classifiers.png")
 
-    language = [m for m in results.names()
-                if any(f.metric in ("carried_loss", "perplexity") for f in results.figures(m))]
+    language = [
+        m
+        for m in results.names()
+        if any(f.metric in ("carried_loss", "perplexity") for f in results.figures(m))
+    ]
     if language:
         fig, axes = plt.subplots(1, len(language), figsize=(4 * len(language), 3.5))
         for ax, model in zip(axes if len(language) > 1 else [axes], language):
@@ -207,8 +248,9 @@ def main(argv=None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m zoo.results", description=__doc__)
     parser.add_argument("--root", default=".", help="the clone's root (default: here)")
-    parser.add_argument("--check", action="store_true",
-                        help="change nothing; exit 1 if a page is out of date")
+    parser.add_argument(
+        "--check", action="store_true", help="change nothing; exit 1 if a page is out of date"
+    )
     args = parser.parse_args(argv)
     stale = []
     for page in pages(args.root):
@@ -224,4 +266,3 @@ def main(argv=None) -> int:
     for page in stale:
         print(f"{'out of date' if args.check else 'rewritten'}: {page}")
     return 1 if args.check and stale else 0
-

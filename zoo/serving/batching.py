@@ -30,8 +30,13 @@ class _Batch:
 class Batcher:
     """Runs ``predictor.call`` on batches merged from concurrent requests (see the module)."""
 
-    def __init__(self, max_batch_size: int = 32, timeout_seconds: float = 0.002,
-                 max_enqueued_batches: int = 64, on_batch=None):
+    def __init__(
+        self,
+        max_batch_size: int = 32,
+        timeout_seconds: float = 0.002,
+        max_enqueued_batches: int = 64,
+        on_batch=None,
+    ):
         if max_batch_size < 1:
             raise ValueError(f"max_batch_size={max_batch_size}; expected an integer >= 1")
         if timeout_seconds < 0:
@@ -51,8 +56,11 @@ class Batcher:
         rows = _rows(tensors, batched)
         if not batched or rows is None or rows > self.max_batch_size:
             return predictor.call(signature, tensors)  # nothing to merge, or too big to
-        scalars = tuple(sorted((name, t.numpy().tobytes()) for name, t in tensors.items()
-                               if name not in batched))
+        scalars = tuple(
+            sorted(
+                (name, t.numpy().tobytes()) for name, t in tensors.items() if name not in batched
+            )
+        )
         key = (id(predictor), signature, scalars)
         with self._lock:
             batch = self._open.get(key)
@@ -63,8 +71,10 @@ class Batcher:
             leader = batch is None
             if leader:
                 if self._waiting.get(key, 0) >= self.max_enqueued_batches:
-                    raise Overloaded(f"the batch queue of {signature!r} is full "
-                                     f"({self.max_enqueued_batches} batches waiting)")
+                    raise Overloaded(
+                        f"the batch queue of {signature!r} is full "
+                        f"({self.max_enqueued_batches} batches waiting)"
+                    )
                 batch = self._open[key] = _Batch()
                 self._waiting[key] = self._waiting.get(key, 0) + 1
             index = len(batch.parts)
@@ -99,8 +109,12 @@ class Batcher:
         parts = batch.parts
         if self.on_batch is not None:
             self.on_batch(batch.rows)
-        merged = {name: (tf.concat([p[name] for p in parts], axis=0) if name in batched
-                         else parts[0][name]) for name in parts[0]}
+        merged = {
+            name: (
+                tf.concat([p[name] for p in parts], axis=0) if name in batched else parts[0][name]
+            )
+            for name in parts[0]
+        }
         try:
             outputs = predictor.call(signature, merged)
         except Exception as err:  # noqa: BLE001 - every request of the batch gets it
@@ -108,10 +122,16 @@ class Batcher:
             return
         bounds = np.cumsum([0] + [_rows(p, batched) for p in parts])
         batch.results = [
-            {name: (value[bounds[i]:bounds[i + 1]]
-                    if np.ndim(value) and len(value) == bounds[-1] else value)
-             for name, value in outputs.items()}
-            for i in range(len(parts))]
+            {
+                name: (
+                    value[bounds[i] : bounds[i + 1]]
+                    if np.ndim(value) and len(value) == bounds[-1]
+                    else value
+                )
+                for name, value in outputs.items()
+            }
+            for i in range(len(parts))
+        ]
 
 
 def _rows(tensors: dict, batched: set) -> int | None:

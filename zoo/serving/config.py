@@ -34,11 +34,15 @@ class ServedModel:
 
     def __post_init__(self):
         if self.policy not in VERSION_POLICIES:
-            raise ValueError(f"model {self.name!r}: version policy {self.policy!r}; expected "
-                             f"one of {', '.join(VERSION_POLICIES)}")
+            raise ValueError(
+                f"model {self.name!r}: version policy {self.policy!r}; expected "
+                f"one of {', '.join(VERSION_POLICIES)}"
+            )
         if self.num_versions < 1:
-            raise ValueError(f"model {self.name!r}: latest {{ num_versions: "
-                             f"{self.num_versions} }} must be at least 1")
+            raise ValueError(
+                f"model {self.name!r}: latest {{ num_versions: "
+                f"{self.num_versions} }} must be at least 1"
+            )
         if self.policy == "specific" and not self.versions:
             raise ValueError(f"model {self.name!r}: a specific version policy needs versions")
 
@@ -62,8 +66,7 @@ def read_model_config(path) -> list[ServedModel]:
 
     path = Path(path)
     try:
-        config = text_format.Parse(path.read_text(),
-                                   model_server_config_pb2.ModelServerConfig())
+        config = text_format.Parse(path.read_text(), model_server_config_pb2.ModelServerConfig())
     except text_format.ParseError as err:
         raise ValueError(f"{path}: not a ModelServerConfig in text format: {err}") from None
     return models_of(config, str(path))
@@ -79,20 +82,26 @@ def models_of(config, where: str) -> list[ServedModel]:
         if not entry.name or not entry.base_path:
             raise ValueError(f"{which} needs both a name and a base_path")
         if entry.model_platform not in ("", "tensorflow"):
-            raise ValueError(f"{which}: model_platform {entry.model_platform!r}; only "
-                             "'tensorflow' is served")
+            raise ValueError(
+                f"{which}: model_platform {entry.model_platform!r}; only 'tensorflow' is served"
+            )
         policy = entry.model_version_policy
         kind = policy.WhichOneof("policy_choice") or "latest"
         model = ServedModel(
-            name=entry.name, base_path=Path(entry.base_path), policy=kind,
+            name=entry.name,
+            base_path=Path(entry.base_path),
+            policy=kind,
             num_versions=(policy.latest.num_versions or 1) if kind == "latest" else 1,
             versions=tuple(policy.specific.versions) if kind == "specific" else (),
-            labels=dict(entry.version_labels))
+            labels=dict(entry.version_labels),
+        )
         if kind == "specific":
             stray = sorted(set(model.labels.values()) - set(model.versions))
             if stray:
-                raise ValueError(f"{which}: version labels point at version(s) {stray}, "
-                                 f"which its specific policy does not serve")
+                raise ValueError(
+                    f"{which}: version labels point at version(s) {stray}, "
+                    f"which its specific policy does not serve"
+                )
         models.append(model)
     names = [m.name for m in models]
     repeated = sorted({n for n in names if names.count(n) > 1})

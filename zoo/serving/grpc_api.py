@@ -36,12 +36,14 @@ from zoo.serving.service import DEFAULT_SIGNATURE, Service, merged
 
 def _answers(method):
     """Turn a failure into the gRPC status TF Serving answers with."""
+
     @functools.wraps(method)
     def wrapper(self, request, context):
         try:
             return method(self, request, context)
         except EXPECTED_FAILURES as err:
             context.abort(grpc.StatusCode[status_code(err)], message(err))
+
     return wrapper
 
 
@@ -50,9 +52,11 @@ def _spec(model_spec) -> dict:
     if not model_spec.name:
         raise ValueError("Missing model name in request.")
     choice = model_spec.WhichOneof("version_choice")
-    return {"name": model_spec.name,
-            "version": model_spec.version.value if choice == "version" else None,
-            "label": model_spec.version_label if choice == "version_label" else None}
+    return {
+        "name": model_spec.name,
+        "version": model_spec.version.value if choice == "version" else None,
+        "label": model_spec.version_label if choice == "version_label" else None,
+    }
 
 
 def _answer_spec(response_spec, name: str, predictor, signature: str = "") -> None:
@@ -130,8 +134,9 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
         spec = _spec(request.model_spec)
         fields = list(request.metadata_field)
         if fields != ["signature_def"]:
-            raise ValueError("Metadata field signature_def is required; only it is served "
-                             f"(asked for: {fields})")
+            raise ValueError(
+                f"Metadata field signature_def is required; only it is served (asked for: {fields})"
+            )
         predictor = self.service.store.get(**spec)
         response = get_model_metadata_pb2.GetModelMetadataResponse()
         _answer_spec(response.model_spec, spec["name"], predictor)
@@ -163,15 +168,24 @@ class ModelService(model_service_pb2_grpc.ModelServiceServicer):
         return response
 
 
-def start_grpc_server(service: Service, host: str = "127.0.0.1", port: int = 8500,
-                      max_message_bytes: int = 10 * 2**20, workers: int = 16):
+def start_grpc_server(
+    service: Service,
+    host: str = "127.0.0.1",
+    port: int = 8500,
+    max_message_bytes: int = 10 * 2**20,
+    workers: int = 16,
+):
     """Start the gRPC API on ``host:port`` (0: any free port, then ``server.port``)."""
-    options = [("grpc.max_receive_message_length", max_message_bytes),
-               ("grpc.max_send_message_length", max_message_bytes)]
-    server = grpc.server(concurrent.futures.ThreadPoolExecutor(max_workers=workers),
-                         options=options)
+    options = [
+        ("grpc.max_receive_message_length", max_message_bytes),
+        ("grpc.max_send_message_length", max_message_bytes),
+    ]
+    server = grpc.server(
+        concurrent.futures.ThreadPoolExecutor(max_workers=workers), options=options
+    )
     prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
-        PredictionService(service), server)
+        PredictionService(service), server
+    )
     model_service_pb2_grpc.add_ModelServiceServicer_to_server(ModelService(service), server)
     server.port = server.add_insecure_port(f"{host}:{port}")
     if not server.port:

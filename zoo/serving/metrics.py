@@ -20,7 +20,7 @@ from zoo.serving.batching import Overloaded
 
 PATH = "/monitoring/prometheus/metrics"
 PREFIX = ":tensorflow:serving:"
-LATENCY_BUCKETS = tuple(10 * 1.8 ** i for i in range(33))  # microseconds, ~20 minutes
+LATENCY_BUCKETS = tuple(10 * 1.8**i for i in range(33))  # microseconds, ~20 minutes
 
 
 class Metrics:
@@ -30,21 +30,32 @@ class Metrics:
         from prometheus_client import CollectorRegistry, Counter, Histogram
 
         self.registry = CollectorRegistry()
-        self.requests = Counter(PREFIX + "request_count", "The total number of requests.",
-                                ["model_name", "signature", "status"], registry=self.registry)
+        self.requests = Counter(
+            PREFIX + "request_count",
+            "The total number of requests.",
+            ["model_name", "signature", "status"],
+            registry=self.registry,
+        )
         self.request_latency = Histogram(
             PREFIX + "request_latency",
             "Distribution of wall time (in microseconds) for Tensorflow Serving request.",
-            ["model_name", "signature", "API", "entrypoint"], buckets=LATENCY_BUCKETS,
-            registry=self.registry)
+            ["model_name", "signature", "API", "entrypoint"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
         self.runtime_latency = Histogram(
             PREFIX + "runtime_latency",
             "Distribution of wall time (in microseconds) for Tensorflow runtime.",
-            ["model_name", "signature", "API", "runtime"], buckets=LATENCY_BUCKETS,
-            registry=self.registry)
+            ["model_name", "signature", "API", "runtime"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
         self.batch_size = Histogram(
-            PREFIX + "batching_session:batch_size", "Rows in each batch the model ran.",
-            buckets=tuple(2 ** i for i in range(11)), registry=self.registry)
+            PREFIX + "batching_session:batch_size",
+            "Rows in each batch the model ran.",
+            buckets=tuple(2**i for i in range(11)),
+            registry=self.registry,
+        )
 
     @contextlib.contextmanager
     def request(self, model: str, signature: str, api: str, entrypoint: str):
@@ -59,7 +70,8 @@ class Metrics:
         finally:
             self.requests.labels(model, signature, status).inc()
             self.request_latency.labels(model, signature, api, entrypoint).observe(
-                (time.perf_counter() - started) * 1e6)
+                (time.perf_counter() - started) * 1e6
+            )
 
     @contextlib.contextmanager
     def runtime(self, model: str, signature: str, api: str):
@@ -68,7 +80,8 @@ class Metrics:
             yield
         finally:
             self.runtime_latency.labels(model, signature, api, "TF").observe(
-                (time.perf_counter() - started) * 1e6)
+                (time.perf_counter() - started) * 1e6
+            )
 
     def exposition(self) -> tuple[bytes, str]:
         """The metrics in Prometheus's text format, and its content type."""
@@ -79,8 +92,11 @@ class Metrics:
 
 # The failures a request may end in, by the gRPC status TF Serving answers them with;
 # REST answers the HTTP status TF Serving gives each (``HTTP_STATUS``).
-FAILURES = ((LookupError, "NOT_FOUND"), (ValueError, "INVALID_ARGUMENT"),
-            (Overloaded, "UNAVAILABLE"))
+FAILURES = (
+    (LookupError, "NOT_FOUND"),
+    (ValueError, "INVALID_ARGUMENT"),
+    (Overloaded, "UNAVAILABLE"),
+)
 EXPECTED_FAILURES = tuple(kind for kind, _ in FAILURES)
 HTTP_STATUS = {"NOT_FOUND": 404, "INVALID_ARGUMENT": 400, "UNAVAILABLE": 503}
 

@@ -25,8 +25,9 @@ def load(path) -> Predictor:
         return Predictor(path)
     found = versions(path)
     if not found:
-        raise FileNotFoundError(f"{path} holds no version directories (1/, 2/, ...) "
-                                "and no saved_model.pb")
+        raise FileNotFoundError(
+            f"{path} holds no version directories (1/, 2/, ...) and no saved_model.pb"
+        )
     return Predictor(path / str(found[-1]))
 
 
@@ -45,9 +46,11 @@ class Predictor:
         assets = self.path / "assets"
         self.card = _read_json(assets / "model_card.json")
         self.config = _read_json(assets / "config.json")
-        self.metadata = {"config": self.config,
-                         "metrics": _read_json(assets / "metrics.json", missing={}),
-                         "labels": _read_json(assets / "labels.json")}
+        self.metadata = {
+            "config": self.config,
+            "metrics": _read_json(assets / "metrics.json", missing={}),
+            "labels": _read_json(assets / "labels.json"),
+        }
         self.task = self.card["task"]
         self.version = int(self.path.name) if self.path.name.isdigit() else None
         self._saved = tf.saved_model.load(str(self.path))  # keeps the signatures' variables alive
@@ -73,8 +76,10 @@ class Predictor:
     def tensors(self, signature: str, inputs: dict, defaults: bool = True) -> dict:
         """``run``'s first half: plain values checked and made the signature's tensors."""
         specs = self.input_specs(signature)
-        given = dict(self.config.get("signature_defaults", {}).get(signature, {})
-                     if defaults else {}, **inputs)
+        given = dict(
+            self.config.get("signature_defaults", {}).get(signature, {}) if defaults else {},
+            **inputs,
+        )
         if set(given) != set(specs):
             raise ValueError(_inputs_mismatch(inputs, specs))
         return {name: _to_tensor(name, given[name], spec) for name, spec in specs.items()}
@@ -88,8 +93,10 @@ class Predictor:
         except tf.errors.InvalidArgumentError as err:
             raise ValueError(_graph_error(err)) from None
         # Outputs named "*_bytes" hold binary strings (TF Serving's convention): kept as bytes.
-        return {name: value.numpy() if name.endswith("_bytes") else _to_numpy(value)
-                for name, value in outputs.items()}
+        return {
+            name: value.numpy() if name.endswith("_bytes") else _to_numpy(value)
+            for name, value in outputs.items()
+        }
 
     def method_name(self, signature: str) -> str:
         """A signature's method name (``tensorflow/serving/predict``, ``.../classify``)."""
@@ -104,31 +111,41 @@ class Predictor:
         """The ``k`` likeliest next tokens as ``(token, probability)`` pairs (per text)."""
         self._need("next_words")
         out = self.run("next_words", _given(text=_batch(text), k=k))
-        rows = [list(zip(t, map(float, p)))
-                for t, p in zip(out["tokens"].tolist(), out["probabilities"])]
+        rows = [
+            list(zip(t, map(float, p)))
+            for t, p in zip(out["tokens"].tolist(), out["probabilities"])
+        ]
         return rows[0] if isinstance(text, str) else rows
 
-    def generate(self, prompt, max_length: int | None = None, temperature: float | None = None,
-                 seed: int | None = None):
+    def generate(
+        self,
+        prompt,
+        max_length: int | None = None,
+        temperature: float | None = None,
+        seed: int | None = None,
+    ):
         """The prompt continued by ``max_length`` tokens (greedy at temperature 0)."""
         self._need("generate")
-        out = self.run("generate", _given(prompt=_batch(prompt), max_length=max_length,
-                                          temperature=temperature, seed=seed))["text"].tolist()
+        out = self.run(
+            "generate",
+            _given(
+                prompt=_batch(prompt), max_length=max_length, temperature=temperature, seed=seed
+            ),
+        )["text"].tolist()
         return out[0] if isinstance(prompt, str) else out
 
-    def reply(self, text, temperature: float = 0.0, beam_width: int | None = None,
-              seed: int = 0):
+    def reply(self, text, temperature: float = 0.0, beam_width: int | None = None, seed: int = 0):
         """A chatbot reply: the export's default (``reply``: a beam of 4), a beam of
         ``beam_width`` (1 is greedy), or sampled at ``temperature`` > 0."""
         self._need("reply")
         if beam_width is not None and temperature:
-            raise ValueError("use sampling (temperature > 0) or beam search (beam_width), "
-                             "not both")
+            raise ValueError("use sampling (temperature > 0) or beam search (beam_width), not both")
         if beam_width is not None:
             out = self.run("reply_beam", {"text": _batch(text), "beam_width": beam_width})
         elif temperature:
-            out = self.run("reply_sampled", {"text": _batch(text), "temperature": temperature,
-                                             "seed": seed})
+            out = self.run(
+                "reply_sampled", {"text": _batch(text), "temperature": temperature, "seed": seed}
+            )
         else:
             out = self.run("reply", {"text": _batch(text)})
         replies = out["reply"].tolist()
@@ -150,20 +167,28 @@ class Predictor:
         ``__saved_model_init_op`` entry."""
         from google.protobuf import json_format
 
-        return {name: json_format.MessageToDict(signature, preserving_proto_field_name=True,
-                                                always_print_fields_with_no_presence=True)
-                for name, signature in self.signature_def_protos.items()}
+        return {
+            name: json_format.MessageToDict(
+                signature,
+                preserving_proto_field_name=True,
+                always_print_fields_with_no_presence=True,
+            )
+            for name, signature in self.signature_def_protos.items()
+        }
 
     def _signature(self, name: str):
         if not isinstance(name, str) or name not in self.signatures:
-            raise ValueError(f"unknown signature {name!r}; this export has "
-                             f"{sorted(self.signatures)}")
+            raise ValueError(
+                f"unknown signature {name!r}; this export has {sorted(self.signatures)}"
+            )
         return self.signatures[name]
 
     def _need(self, signature: str):
         if signature not in self.signatures:
-            raise ValueError(f"{signature} needs an export with a {signature!r} signature; "
-                             f"{self.path} is a {self.task} export with {sorted(self.signatures)}")
+            raise ValueError(
+                f"{signature} needs an export with a {signature!r} signature; "
+                f"{self.path} is a {self.task} export with {sorted(self.signatures)}"
+            )
 
 
 def _check_export(path: Path):
@@ -179,10 +204,12 @@ def _check_export(path: Path):
 def _inputs_mismatch(inputs, specs) -> str:
     """TF Serving's message for a request whose input names differ from the signature's."""
     sent, wanted = sorted(inputs), sorted(specs)
-    return (f"input size does not match signature: {len(sent)}!={len(wanted)} "
-            f"len({{{','.join(sent)}}}) != len({{{','.join(wanted)}}}). "
-            f"Sent extra: {{{','.join(sorted(set(sent) - set(wanted)))}}}. "
-            f"Missing but required: {{{','.join(sorted(set(wanted) - set(sent)))}}}.")
+    return (
+        f"input size does not match signature: {len(sent)}!={len(wanted)} "
+        f"len({{{','.join(sent)}}}) != len({{{','.join(wanted)}}}). "
+        f"Sent extra: {{{','.join(sorted(set(sent) - set(wanted)))}}}. "
+        f"Missing but required: {{{','.join(sorted(set(wanted) - set(sent)))}}}."
+    )
 
 
 def _read_json(path: Path, missing=None):
@@ -208,7 +235,22 @@ def _to_tensor(name: str, value, spec):
     """A plain value -> tensor of ``spec``'s dtype and rank, or ``ValueError`` saying why not."""
     import tensorflow as tf
 
+    if spec.shape.rank and spec.shape.rank > 1:  # a matrix (or more): equally long rows
+        import numpy as np
+
+        array = np.empty(0, dtype=object)
+        if isinstance(value, (list, tuple, np.ndarray)) and len(value):
+            array = np.array(value, dtype=object)
+        if array.ndim != spec.shape.rank or not array.size:
+            raise ValueError(
+                f"{name!r} must be a non-empty {spec.shape.rank}-dimensional list whose rows "
+                f"are equally long; got {_kind(value)}"
+            )
+        flat = _to_tensor(name, array.ravel().tolist(), tf.TensorSpec([None], spec.dtype))
+        return tf.reshape(flat, array.shape)
     if spec.shape.rank == 1:
+        if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):  # numpy
+            value = value.tolist()
         if not isinstance(value, (list, tuple)) or not value:
             raise ValueError(f"{name!r} must be a non-empty list; got {_kind(value)}")
         values = list(value)
@@ -222,7 +264,7 @@ def _to_tensor(name: str, value, spec):
             if isinstance(v, dict):  # TF Serving's binary form: {"b64": "<base64>"}
                 v = _from_b64(where, v)
             if not isinstance(v, (str, bytes)):
-                raise ValueError(f"{where} must be a string or {{\"b64\": ...}}; got {_kind(v)}")
+                raise ValueError(f'{where} must be a string or {{"b64": ...}}; got {_kind(v)}')
             try:
                 values[i] = v.encode("utf-8") if isinstance(v, str) else v
             except UnicodeEncodeError:
@@ -240,8 +282,10 @@ def _to_tensor(name: str, value, spec):
 def _from_b64(where: str, value: dict) -> bytes:
     """The bytes of TF Serving's ``{"b64": "<base64>"}`` form, or ``ValueError`` saying why not."""
     if set(value) != {"b64"} or not isinstance(value["b64"], str):
-        raise ValueError(f'{where} must be a string or {{"b64": "<base64 string>"}}; got an '
-                         f"object with {sorted(value)}")
+        raise ValueError(
+            f'{where} must be a string or {{"b64": "<base64 string>"}}; got an '
+            f"object with {sorted(value)}"
+        )
     return decode_b64(value["b64"], f"{where}: the b64 value is not valid base64")
 
 
@@ -275,6 +319,9 @@ def _graph_error(err) -> str:
     found = re.search(r"assertion failed: \[(.*)\]$", err.message, re.MULTILINE)
     if found:
         return found.group(1)
-    lines = [line.strip() for line in err.message.splitlines()
-             if line.strip() and not line.startswith(("Graph execution error", "Detected at"))]
+    lines = [
+        line.strip()
+        for line in err.message.splitlines()
+        if line.strip() and not line.startswith(("Graph execution error", "Detected at"))
+    ]
     return lines[0] if lines else "invalid input"

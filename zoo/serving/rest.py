@@ -25,7 +25,6 @@ from zoo.serving.store import ModelStore
 MAX_BODY_BYTES = 10 * 2**20
 
 
-
 def parse_predict_request(body: bytes, predictor: Predictor) -> tuple[str, dict, bool]:
     """A TF Serving predict body -> ``(signature, inputs, rows)``, or ``ValueError`` saying why not.
 
@@ -36,8 +35,10 @@ def parse_predict_request(body: bytes, predictor: Predictor) -> tuple[str, dict,
     unknown = sorted(set(request) - {"signature_name", "instances", "inputs"})
     if unknown or ("instances" in request) == ("inputs" in request):
         extra = f"unknown field(s) {unknown}; " if unknown else ""
-        raise ValueError(f'{extra}the request needs exactly one of "instances" (rows) or '
-                         f'"inputs" (columns), and may name a "signature_name"')
+        raise ValueError(
+            f'{extra}the request needs exactly one of "instances" (rows) or '
+            f'"inputs" (columns), and may name a "signature_name"'
+        )
     signature = request.get("signature_name", "serving_default")
     specs = predictor.input_specs(signature)
     batched = [name for name, spec in specs.items() if spec.shape.rank]
@@ -56,9 +57,11 @@ def _columns(instances, specs, batched) -> dict:
     with scalar inputs cannot be called in it."""
     scalars = sorted(set(specs) - set(batched))
     if scalars:
-        raise ValueError(f"the signature's input(s) {scalars} are scalars, which the row "
-                         f'format ("instances") cannot carry; send every input in the '
-                         f'columnar format: {{"inputs": {{...}}}}')
+        raise ValueError(
+            f"the signature's input(s) {scalars} are scalars, which the row "
+            f'format ("instances") cannot carry; send every input in the '
+            f'columnar format: {{"inputs": {{...}}}}'
+        )
     if not isinstance(instances, list) or not instances:
         raise ValueError('"instances" must be a non-empty list')
     columns = {name: [] for name in batched}
@@ -68,8 +71,9 @@ def _columns(instances, specs, batched) -> dict:
                 raise ValueError(f"instance {i} must be an object with {sorted(specs)}")
             row = {batched[0]: row}
         if set(row) != set(specs):
-            raise ValueError(f"instance {i} has input(s) {sorted(row)}; the signature takes "
-                             f"{sorted(specs)}")
+            raise ValueError(
+                f"instance {i} has input(s) {sorted(row)}; the signature takes {sorted(specs)}"
+            )
         for name in batched:
             columns[name].append(row[name])
     return columns
@@ -84,22 +88,22 @@ def parse_examples_request(body: bytes, method: str = "classify") -> tuple[str, 
     request = _json_object(body)
     unknown = sorted(set(request) - {"signature_name", "context", "examples"})
     if unknown:
-        raise ValueError(f"unknown field(s) {unknown}; a {method} request has "
-                         '"examples" and may have "context" and "signature_name"')
+        raise ValueError(
+            f"unknown field(s) {unknown}; a {method} request has "
+            '"examples" and may have "context" and "signature_name"'
+        )
     signature = request.get("signature_name", "")
     if not isinstance(signature, str):
         raise ValueError("'signature_name' key must be a string value.")
     if "examples" not in request:
-        raise ValueError(f"When method is {method}, key 'examples' is expected and was "
-                         "not found")
+        raise ValueError(f"When method is {method}, key 'examples' is expected and was not found")
     examples = request["examples"]
     if not isinstance(examples, list):
         raise ValueError("Expecting 'examples' value to be an list/array")
     if not examples:
         raise ValueError("'examples' value is an empty array")
     context = example_from_json(request["context"]) if "context" in request else None
-    return signature, [merged(example_from_json(e), context).SerializeToString()
-                       for e in examples]
+    return signature, [merged(example_from_json(e), context).SerializeToString() for e in examples]
 
 
 def _json_object(body: bytes) -> dict:
@@ -144,13 +148,20 @@ def _plain(name: str, value):
 
 
 # TF Serving's request paths: /v1/models/<name>[/versions/<v> | /labels/<l>][/metadata | :verb]
-_ROUTE = re.compile(r"(?P<name>[^/:]+)(?:/versions/(?P<version>[0-9]+)|/labels/(?P<label>[^/:]+))?"
-                    r"(?P<verb>/metadata|:predict|:classify|:regress)?")
+_ROUTE = re.compile(
+    r"(?P<name>[^/:]+)(?:/versions/(?P<version>[0-9]+)|/labels/(?P<label>[^/:]+))?"
+    r"(?P<verb>/metadata|:predict|:classify|:regress)?"
+)
 
 
-def make_app(root="saved_models", *, poll_seconds: float = 2.0,
-             max_body_bytes: int = MAX_BODY_BYTES, version_policy: str = "latest",
-             service=None):
+def make_app(
+    root="saved_models",
+    *,
+    poll_seconds: float = 2.0,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    version_policy: str = "latest",
+    service=None,
+):
     """The FastAPI app answering TF Serving's REST API for the exports under ``root`` (each
     model's latest version, or with ``version_policy="all"`` every version), or for a
     ``service`` (``zoo.serving.service.Service``: a model config, batching) given instead;
@@ -177,8 +188,9 @@ def make_app(root="saved_models", *, poll_seconds: float = 2.0,
         finally:
             stop()
 
-    app = FastAPI(title="zoo serve", lifespan=lifespan, docs_url=None, redoc_url=None,
-                  openapi_url=None)
+    app = FastAPI(
+        title="zoo serve", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+    )
     app.state.store, app.state.service = store, service
 
     @app.exception_handler(HTTPException)
@@ -201,21 +213,19 @@ def make_app(root="saved_models", *, poll_seconds: float = 2.0,
         predictor = store.get(**spec)
         signature, inputs, rows = parse_predict_request(body, predictor)
         # The predictor the request was parsed against runs it, whatever lands meanwhile.
-        _, outputs = await run_in_threadpool(service.predict, spec, signature, inputs, "REST",
-                                             predictor)
+        _, outputs = await run_in_threadpool(
+            service.predict, spec, signature, inputs, "REST", predictor
+        )
         return format_response(outputs, rows)
 
     async def classify(spec, body):
         signature, examples = parse_examples_request(body)
-        _, results = await run_in_threadpool(service.classify, spec, signature, examples,
-                                             "REST")
-        return {"results": [[[label, _float32(score)] for label, score in row]
-                            for row in results]}
+        _, results = await run_in_threadpool(service.classify, spec, signature, examples, "REST")
+        return {"results": [[[label, _float32(score)] for label, score in row] for row in results]}
 
     async def regress(spec, body):
         signature, examples = parse_examples_request(body, "regress")
-        _, results = await run_in_threadpool(service.regress, spec, signature, examples,
-                                             "REST")
+        _, results = await run_in_threadpool(service.regress, spec, signature, examples, "REST")
         return {"results": [_float32(value) for value in results]}
 
     verbs = {":predict": predict, ":classify": classify, ":regress": regress}
@@ -258,10 +268,18 @@ def _float32(value: float) -> float:
     return float(str(np.float32(value)))
 
 
-def serve(root="saved_models", *, host: str = "127.0.0.1", port: int = 8501,
-          grpc_port: int | None = 8500, poll_seconds: float = 2.0,
-          max_body_bytes: int = MAX_BODY_BYTES, version_policy: str = "latest",
-          model_config_file=None, batching: dict | None = None):
+def serve(
+    root="saved_models",
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8501,
+    grpc_port: int | None = 8500,
+    poll_seconds: float = 2.0,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    version_policy: str = "latest",
+    model_config_file=None,
+    batching: dict | None = None,
+):
     """Run the REST server (and the gRPC one on ``grpc_port``, unless None) until interrupted.
 
     ``model_config_file`` (TF Serving's ``ModelServerConfig`` text format) names the
@@ -274,8 +292,11 @@ def serve(root="saved_models", *, host: str = "127.0.0.1", port: int = 8501,
     from zoo.serving.service import Service
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:%(name)s: %(message)s")
-    store = (ModelStore(config_file=model_config_file) if model_config_file
-             else ModelStore(root, version_policy))
+    store = (
+        ModelStore(config_file=model_config_file)
+        if model_config_file
+        else ModelStore(root, version_policy)
+    )
     metrics = None
     batcher = None
     if batching is not None:
@@ -292,8 +313,11 @@ def serve(root="saved_models", *, host: str = "127.0.0.1", port: int = 8501,
         grpc_server = start_grpc_server(service, host, grpc_port)
         logging.getLogger("zoo.serve").info("gRPC API on %s:%d", host, grpc_port)
     try:
-        uvicorn.run(make_app(poll_seconds=poll_seconds, max_body_bytes=max_body_bytes,
-                             service=service), host=host, port=port)
+        uvicorn.run(
+            make_app(poll_seconds=poll_seconds, max_body_bytes=max_body_bytes, service=service),
+            host=host,
+            port=port,
+        )
     finally:
         if grpc_server is not None:
             grpc_server.stop(grace=1)

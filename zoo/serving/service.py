@@ -31,8 +31,9 @@ class Service:
     # Each call answers with the predictor (model version) that ran it beside its result: a
     # new version may land meanwhile, and the answer must name the one that answered.
 
-    def predict(self, spec: dict, signature: str, inputs: dict, entrypoint: str,
-                predictor=None) -> tuple[Predictor, dict]:
+    def predict(
+        self, spec: dict, signature: str, inputs: dict, entrypoint: str, predictor=None
+    ) -> tuple[Predictor, dict]:
         """``(predictor, outputs)``: ``signature`` on ``inputs`` (plain values), outputs as
         numpy arrays, run by ``predictor`` (default: the store's for ``spec``)."""
         signature = signature or DEFAULT_SIGNATURE
@@ -42,18 +43,27 @@ class Service:
             tensors = predictor.tensors(signature, inputs, defaults=False)
             return predictor, self._call(spec["name"], predictor, signature, tensors, "predict")
 
-    def classify(self, spec: dict, signature: str, examples: list[bytes],
-                 entrypoint: str) -> tuple[Predictor, list[list[tuple[str, float]]]]:
+    def classify(
+        self, spec: dict, signature: str, examples: list[bytes], entrypoint: str
+    ) -> tuple[Predictor, list[list[tuple[str, float]]]]:
         """``(predictor, rows)``: per serialized example, ``(label, score)`` of every class."""
         predictor, out = self._on_examples(spec, signature, examples, entrypoint, "classify")
         classes, scores = out.get("classes"), out.get("scores")
         rows, columns = (scores if scores is not None else classes).shape
-        return predictor, [[(str(classes[i, j]) if classes is not None else "",
-                             float(scores[i, j]) if scores is not None else 0.0)
-                            for j in range(columns)] for i in range(rows)]
+        return predictor, [
+            [
+                (
+                    str(classes[i, j]) if classes is not None else "",
+                    float(scores[i, j]) if scores is not None else 0.0,
+                )
+                for j in range(columns)
+            ]
+            for i in range(rows)
+        ]
 
-    def regress(self, spec: dict, signature: str, examples: list[bytes],
-                entrypoint: str) -> tuple[Predictor, list[float]]:
+    def regress(
+        self, spec: dict, signature: str, examples: list[bytes], entrypoint: str
+    ) -> tuple[Predictor, list[float]]:
         """``(predictor, values)``: per serialized example, the regression signature's value."""
         predictor, out = self._on_examples(spec, signature, examples, entrypoint, "regress")
         return predictor, [float(v) for v in out["outputs"].reshape(-1)]
@@ -61,21 +71,23 @@ class Service:
     def _on_examples(self, spec, signature, examples, entrypoint, api):
         """``(predictor, outputs)`` of a classify or regress signature on serialized examples."""
         signature = signature or DEFAULT_SIGNATURE
-        method, kind = {"classify": (CLASSIFY_METHOD, "classification"),
-                        "regress": (REGRESS_METHOD, "regression")}[api]
+        method, kind = {
+            "classify": (CLASSIFY_METHOD, "classification"),
+            "regress": (REGRESS_METHOD, "regression"),
+        }[api]
         with self.metrics.request(spec["name"], signature, api, entrypoint):
             predictor = self.store.get(**spec)
             if signature not in predictor.signatures:
                 raise ValueError(f"No signature was found with the name: {signature}")
             found = predictor.method_name(signature)
             if found != method:
-                raise ValueError(f"Expected {kind} signature method_name to be {method}. "
-                                 f"Was: {found}")
+                raise ValueError(
+                    f"Expected {kind} signature method_name to be {method}. Was: {found}"
+                )
             specs = predictor.input_specs(signature)
             if len(specs) != 1:
                 raise ValueError("Expected one input Tensor.")
-            tensors = predictor.tensors(signature, {next(iter(specs)): examples},
-                                        defaults=False)
+            tensors = predictor.tensors(signature, {next(iter(specs)): examples}, defaults=False)
             return predictor, self._call(spec["name"], predictor, signature, tensors, api)
 
     def _call(self, model, predictor, signature, tensors, api):
@@ -102,30 +114,37 @@ def example_from_json(features, where: str = "Example"):
         for value in content if isinstance(content, list) else [content]:
             if isinstance(value, (bool, int)):
                 kind, item = "int64_list", int(value)
-                if not -2**63 <= item < 2**63:
-                    raise ValueError(f"Feature: {name} has uint64_t element. Only int64_t "
-                                     "is supported.")
+                if not -(2**63) <= item < 2**63:
+                    raise ValueError(
+                        f"Feature: {name} has uint64_t element. Only int64_t is supported."
+                    )
             elif isinstance(value, float):
                 kind, item = "float_list", value
             elif isinstance(value, str):
                 kind, item = "bytes_list", value.encode("utf-8", "surrogatepass")
             elif isinstance(value, dict) and set(value) == {"b64"}:
-                kind, item = "bytes_list", decode_b64(
-                    value["b64"], f"Feature: {name} has an invalid b64 value")
+                kind, item = (
+                    "bytes_list",
+                    decode_b64(value["b64"], f"Feature: {name} has an invalid b64 value"),
+                )
             else:
-                raise ValueError(f"Feature: {name} has element with unexpected JSON type: "
-                                 f"{_json_type(value)}")
+                raise ValueError(
+                    f"Feature: {name} has element with unexpected JSON type: {_json_type(value)}"
+                )
             present = feature.WhichOneof("kind")
             if present not in (None, kind):
-                raise ValueError(f"Unexpected element type in feature: {name} expecting "
-                                 f"type: {present.split('_')[0]}")
+                raise ValueError(
+                    f"Unexpected element type in feature: {name} expecting "
+                    f"type: {present.split('_')[0]}"
+                )
             getattr(feature, kind).value.append(item)
     return example
 
 
 def _json_type(value) -> str:
-    return {dict: "Object", list: "Array", str: "String", bool: "Boolean",
-            type(None): "Null"}.get(type(value), "Number")
+    return {dict: "Object", list: "Array", str: "String", bool: "Boolean", type(None): "Null"}.get(
+        type(value), "Number"
+    )
 
 
 def merged(example, context):

@@ -13,7 +13,6 @@ from zoo.serving.predictor import Predictor
 log = logging.getLogger("zoo.serve")
 
 
-
 class ModelStore:
     """The servable versions of some models, kept current by ``refresh``.
 
@@ -28,11 +27,17 @@ class ModelStore:
     (exports in progress) are never looked at.
     """
 
-    def __init__(self, root=None, version_policy: str = "latest",
-                 models: list[ServedModel] | None = None, config_file=None):
+    def __init__(
+        self,
+        root=None,
+        version_policy: str = "latest",
+        models: list[ServedModel] | None = None,
+        config_file=None,
+    ):
         if [root, models, config_file].count(None) != 2:
-            raise ValueError("give one of a directory to scan, a list of models or a model "
-                             "config file")
+            raise ValueError(
+                "give one of a directory to scan, a list of models or a model config file"
+            )
         self.config_file, self._config_stamp = config_file, None
         if config_file is not None:
             self._config_stamp = _stamp(config_file)  # before reading: a later edit is re-read
@@ -41,8 +46,9 @@ class ModelStore:
         if self.root is not None and not self.root.is_dir():
             raise FileNotFoundError(f"{self.root} is not a directory")
         if version_policy not in SCANNED_POLICIES:
-            raise ValueError(f"version_policy={version_policy!r}; expected one of "
-                             f"{', '.join(SCANNED_POLICIES)}")
+            raise ValueError(
+                f"version_policy={version_policy!r}; expected one of {', '.join(SCANNED_POLICIES)}"
+            )
         self.version_policy = version_policy
         self._lock = threading.Lock()
         self._configured: dict[str, ServedModel] | None = None
@@ -68,11 +74,11 @@ class ModelStore:
                 if not found:
                     empty.add(name)
                     if name not in self._empty:
-                        log.warning("skipping %s: no version directories (1/, 2/, ...)",
-                                    model.base_path)
+                        log.warning(
+                            "skipping %s: no version directories (1/, 2/, ...)", model.base_path
+                        )
                 for version in model.wanted(found):
-                    if (model.policy == "latest"
-                            and len(models.get(name, {})) >= model.num_versions):
+                    if model.policy == "latest" and len(models.get(name, {})) >= model.num_versions:
                         break  # the highest ones are served
                     path = model.base_path / str(version)
                     if version in loaded:
@@ -88,8 +94,7 @@ class ModelStore:
                     except Exception as err:  # noqa: BLE001 - any broken export is skipped
                         log.warning("skipping %s: %s", path, err)
                         broken[name, version] = (stamp, f"{type(err).__name__}: {err}")
-            self._served, self._models, self._broken, self._empty = (served, models, broken,
-                                                                     empty)
+            self._served, self._models, self._broken, self._empty = (served, models, broken, empty)
 
     def configure(self, models: list[ServedModel]) -> None:
         """Serve these models from now on (a reloaded model config), then refresh."""
@@ -116,15 +121,20 @@ class ModelStore:
     def _served_models(self) -> dict[str, ServedModel]:
         if self._configured is not None:
             return self._configured
-        return {name: ServedModel(name, path, self.version_policy)
-                for name, path in self._model_dirs().items()}
+        return {
+            name: ServedModel(name, path, self.version_policy)
+            for name, path in self._model_dirs().items()
+        }
 
     def _model_dirs(self) -> dict[str, Path]:
         if versions(self.root):
             return {self.root.name: self.root}
         try:
-            return {p.name: p for p in sorted(self.root.iterdir())
-                    if p.is_dir() and not p.name.startswith(".")}
+            return {
+                p.name: p
+                for p in sorted(self.root.iterdir())
+                if p.is_dir() and not p.name.startswith(".")
+            }
         except OSError as err:
             log.warning("cannot list %s: %s", self.root, err)
             return {}
@@ -141,8 +151,7 @@ class ModelStore:
         model = self._served.get(name)
         if model is None or label not in model.labels:
             known = ", ".join(sorted(model.labels)) if model and model.labels else "none"
-            raise LookupError(f"model {name!r} has no version label {label!r} "
-                              f"(labels: {known})")
+            raise LookupError(f"model {name!r} has no version label {label!r} (labels: {known})")
         return model.labels[label]
 
     def get(self, name: str, version=None, label: str | None = None) -> Predictor:
@@ -156,34 +165,51 @@ class ModelStore:
         if version is None:
             return loaded[max(loaded)]
         if int(version) not in loaded:
-            raise LookupError(f"model {name!r} has no servable version {version} (served: "
-                              f"{', '.join(map(str, sorted(loaded)))}; version policy "
-                              f"{self._served[name].policy})")
+            raise LookupError(
+                f"model {name!r} has no servable version {version} (served: "
+                f"{', '.join(map(str, sorted(loaded)))}; version policy "
+                f"{self._served[name].policy})"
+            )
         return loaded[int(version)]
 
     def status(self, name: str, version=None, label: str | None = None) -> dict:
         """TF Serving's model status: every version, available or failed."""
         version = self.resolve(name, version, label)
         states = {v: ("AVAILABLE", "OK", "") for v in self._models.get(name, {})}
-        states.update({v: ("END", "UNKNOWN", reason)
-                       for (n, v), (_, reason) in self._broken.items() if n == name})
+        states.update(
+            {
+                v: ("END", "UNKNOWN", reason)
+                for (n, v), (_, reason) in self._broken.items()
+                if n == name
+            }
+        )
         if version is not None:
             states = {v: s for v, s in states.items() if v == int(version)}
         if not states:
             self.get(name, version)  # raises the LookupError that says what is there
-        return {"model_version_status": [
-            {"version": str(v), "state": state,
-             "status": {"error_code": code, "error_message": message}}
-            for v, (state, code, message) in sorted(states.items(), reverse=True)]}
+        return {
+            "model_version_status": [
+                {
+                    "version": str(v),
+                    "state": state,
+                    "status": {"error_code": code, "error_message": message},
+                }
+                for v, (state, code, message) in sorted(states.items(), reverse=True)
+            ]
+        }
 
     def metadata(self, name: str, version=None, label: str | None = None) -> dict:
         """TF Serving's model metadata: the signature definitions."""
         predictor = self.get(name, version, label)
-        return {"model_spec": {"name": name, "signature_name": "",
-                               "version": str(predictor.version)},
-                "metadata": {"signature_def": {
+        return {
+            "model_spec": {"name": name, "signature_name": "", "version": str(predictor.version)},
+            "metadata": {
+                "signature_def": {
                     "@type": "type.googleapis.com/tensorflow.serving.SignatureDefMap",
-                    "signature_def": predictor.signature_defs}}}
+                    "signature_def": predictor.signature_defs,
+                }
+            },
+        }
 
     def start_polling(self, seconds: float):
         """Refresh every ``seconds`` in a daemon thread; returns a function that stops it."""
@@ -212,7 +238,9 @@ def _stamp(path):
 def _fingerprint(path: Path) -> list:
     """Names, sizes and times of a version's files: tells when a broken version changed."""
     try:
-        return sorted((str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns)
-                      for p in path.rglob("*"))
+        return sorted(
+            (str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns)
+            for p in path.rglob("*")
+        )
     except OSError:  # removed while looking
         return []

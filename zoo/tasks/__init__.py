@@ -15,9 +15,13 @@ from pathlib import Path
 
 def task_names() -> tuple[str, ...]:
     """Every task's name, one per folder under ``zoo/tasks/``."""
-    return tuple(sorted(info.name.replace("_", "-")
-                        for info in pkgutil.iter_modules([str(Path(__file__).parent)])
-                        if info.ispkg))
+    return tuple(
+        sorted(
+            info.name.replace("_", "-")
+            for info in pkgutil.iter_modules([str(Path(__file__).parent)])
+            if info.ispkg
+        )
+    )
 
 
 @functools.cache

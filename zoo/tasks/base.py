@@ -33,15 +33,19 @@ class Task:
                 check_int(name, getattr(config, name), minimum)
         for name, choices in self.flag_choices.items():
             if hasattr(config, name) and getattr(config, name) not in choices:
-                raise ValueError(f"{name}={getattr(config, name)!r} is not accepted; expected "
-                                 f"one of {', '.join(map(repr, choices))}")
+                raise ValueError(
+                    f"{name}={getattr(config, name)!r} is not accepted; expected "
+                    f"one of {', '.join(map(repr, choices))}"
+                )
         if config.labels is not None:
             self.check_labels(config)
 
     def check_labels(self, config) -> None:
         """A recipe's ``labels`` setting (only text classifiers take one)."""
-        raise ValueError(f"labels={config.labels!r} declares the classes of a text "
-                         f"classifier; {config.model!r} is a {self.name} model")
+        raise ValueError(
+            f"labels={config.labels!r} declares the classes of a text "
+            f"classifier; {config.model!r} is a {self.name} model"
+        )
 
     def load_data(self, config):
         """The recipe's ``zoo.data.TaskData``: splits, vectorizers, labels."""
@@ -67,6 +71,23 @@ class Task:
         """Export signatures ``{name: (fn, input specs)}`` and details for the export's
         config; without one named ``serving_default``, the first is also that."""
         raise NotImplementedError
+
+    def prediction_line(self, text: str, outputs: dict, i: int) -> str:
+        """What ``zoo predict`` prints for the ``i``-th text: its outputs as one JSON line."""
+        import json
+
+        return json.dumps({"text": text, **{name: value[i] for name, value in outputs.items()}})
+
+    def predict_file(self, predictor, file, plot=None) -> str:
+        """What ``zoo predict PATH --file F`` prints: a line per text of ``F`` (one text a
+        line); tasks whose inputs are not texts read their own files (``plot``: a PNG)."""
+        if plot:
+            raise ValueError(f"--plot draws forecasts; a {self.name} export has none to draw")
+        from pathlib import Path
+
+        texts = [line for line in Path(file).read_text(encoding="utf-8").splitlines() if line]
+        outputs = {name: value.tolist() for name, value in predictor.predict(texts).items()}
+        return "\n".join(self.prediction_line(text, outputs, i) for i, text in enumerate(texts))
 
     def evaluate_file(self, predictor, file, batch_size: int) -> dict:
         """An export's figures on a user's file, through its signatures (``zoo evaluate``)."""

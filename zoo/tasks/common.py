@@ -7,9 +7,17 @@ from zoo.checks import check_choice
 CELLS = ("simple_rnn", "lstm", "gru")
 
 
-def recurrent_layer(cell: str, units: int, *, return_sequences: bool, name: str,
-                    return_state: bool = False, dropout: float = 0.0,
-                    weight_dropout: float = 0.0, use_cudnn="auto"):
+def recurrent_layer(
+    cell: str,
+    units: int,
+    *,
+    return_sequences: bool,
+    name: str,
+    return_state: bool = False,
+    dropout: float = 0.0,
+    weight_dropout: float = 0.0,
+    use_cudnn="auto",
+):
     """A SimpleRNN, LSTM or GRU layer with cuDNN-eligible settings.
 
     LSTM/GRU keep tanh/sigmoid activations, no recurrent dropout, no unrolling and
@@ -22,8 +30,13 @@ def recurrent_layer(cell: str, units: int, *, return_sequences: bool, name: str,
     import keras
 
     check_choice("cell", cell, CELLS)
-    common = dict(units=units, return_sequences=return_sequences, return_state=return_state,
-                  dropout=dropout, name=name)
+    common = dict(
+        units=units,
+        return_sequences=return_sequences,
+        return_state=return_state,
+        dropout=dropout,
+        name=name,
+    )
     if cell == "simple_rnn":
         if weight_dropout:
             raise ValueError(f"weight_dropout={weight_dropout!r} needs cell 'lstm' or 'gru'")
@@ -40,8 +53,15 @@ def recurrent_layer(cell: str, units: int, *, return_sequences: bool, name: str,
     return gru(**common, reset_after=True, use_cudnn=use_cudnn)
 
 
-def compile_model(model, *, learning_rate: float, clipnorm: float | None, metrics,
-                  ignore_class: int | None = None, ema_momentum: float | None = None):
+def compile_model(
+    model,
+    *,
+    learning_rate: float,
+    clipnorm: float | None,
+    metrics,
+    ignore_class: int | None = None,
+    ema_momentum: float | None = None,
+):
     """Adam with global-norm gradient clipping (on by default against exploding gradients).
 
     ``ema_momentum`` keeps an exponential moving average of the weights in the optimizer
@@ -52,8 +72,10 @@ def compile_model(model, *, learning_rate: float, clipnorm: float | None, metric
 
     model.compile(
         optimizer=keras.optimizers.Adam(
-            learning_rate=learning_rate, global_clipnorm=clipnorm,
-            **({"use_ema": True, "ema_momentum": ema_momentum} if ema_momentum else {})),
+            learning_rate=learning_rate,
+            global_clipnorm=clipnorm,
+            **({"use_ema": True, "ema_momentum": ema_momentum} if ema_momentum else {}),
+        ),
         loss=keras.losses.SparseCategoricalCrossentropy(ignore_class=ignore_class),
         metrics=metrics,
     )
@@ -68,7 +90,8 @@ def choose_next(logits, temperature, seed, step):
 
     safe = tf.where(temperature > 0, temperature, 1.0)
     sampled = tf.random.stateless_categorical(
-        logits / safe, 1, seed=tf.stack([seed, tf.cast(step, tf.int64)]), dtype=tf.int64)[:, 0]
+        logits / safe, 1, seed=tf.stack([seed, tf.cast(step, tf.int64)]), dtype=tf.int64
+    )[:, 0]
     return tf.where(temperature > 0, sampled, tf.argmax(logits, axis=-1))
 
 
@@ -101,8 +124,11 @@ def checked(value, ok, message):
 def checked_temperature(temperature):
     import tensorflow as tf
 
-    return checked(temperature, tf.math.is_finite(temperature) & (temperature >= 0),
-                   "temperature must be a finite number >= 0 (0 decodes greedily)")
+    return checked(
+        temperature,
+        tf.math.is_finite(temperature) & (temperature >= 0),
+        "temperature must be a finite number >= 0 (0 decodes greedily)",
+    )
 
 
 def text_vectorizer(vectorizers: dict, key: str = "text"):

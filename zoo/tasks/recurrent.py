@@ -27,8 +27,9 @@ class _WeightDrop:
     def __init__(self, units, weight_dropout: float = 0.0, **kwargs):
         super().__init__(units, **kwargs)
         if not 0 <= weight_dropout < 1:
-            raise ValueError(f"weight_dropout={weight_dropout!r} is out of range; expected a "
-                             "number in [0, 1)")
+            raise ValueError(
+                f"weight_dropout={weight_dropout!r} is out of range; expected a number in [0, 1)"
+            )
         self.weight_dropout = weight_dropout
         self.weight_seed = keras.random.SeedGenerator(kwargs.get("seed"))
 
@@ -36,19 +37,24 @@ class _WeightDrop:
         cell = self.cell
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
-        if (self.recurrent_dropout or self.unroll
-                or cell.activation is not keras.activations.tanh
-                or cell.recurrent_activation is not keras.activations.sigmoid):
+        if (
+            self.recurrent_dropout
+            or self.unroll
+            or cell.activation is not keras.activations.tanh
+            or cell.recurrent_activation is not keras.activations.sigmoid
+        ):
             if training and self.weight_dropout:
-                raise ValueError(f"{type(self).__name__} drops weights only with the cuDNN-"
-                                 "eligible settings (tanh, sigmoid, no recurrent_dropout, "
-                                 "no unroll)")
+                raise ValueError(
+                    f"{type(self).__name__} drops weights only with the cuDNN-"
+                    "eligible settings (tanh, sigmoid, no recurrent_dropout, "
+                    "no unroll)"
+                )
             return super().inner_loop(sequences, initial_state, mask, training=training)
-        kernel, recurrent, bias = (tf.cast(w, sequences.dtype)
-                                   for w in (cell.kernel, cell.recurrent_kernel, cell.bias))
+        kernel, recurrent, bias = (
+            tf.cast(w, sequences.dtype) for w in (cell.kernel, cell.recurrent_kernel, cell.bias)
+        )
         if training and self.weight_dropout:
-            recurrent = keras.random.dropout(recurrent, self.weight_dropout,
-                                             seed=self.weight_seed)
+            recurrent = keras.random.dropout(recurrent, self.weight_dropout, seed=self.weight_seed)
         if training and self.dropout:
             dropped = cell.get_dropout_mask(sequences[:, 0, :])
             sequences = sequences * keras.ops.expand_dims(dropped, axis=1)
@@ -59,8 +65,11 @@ class _WeightDrop:
                 pass  # e.g. a mask that is not right-padded: the loop below handles it
         input_bias, recurrent_bias = self._biases(bias)
         projected = tf.einsum("btd,dk->tbk", sequences, kernel) + input_bias
-        steps = tf.ones(tf.shape(projected)[:2], tf.bool) if mask is None else tf.transpose(
-            tf.cast(mask, tf.bool))
+        steps = (
+            tf.ones(tf.shape(projected)[:2], tf.bool)
+            if mask is None
+            else tf.transpose(tf.cast(mask, tf.bool))
+        )
         if self.go_backwards:
             projected, steps = projected[::-1], steps[::-1]
 
@@ -74,8 +83,11 @@ class _WeightDrop:
         if mask is not None and self.zero_output_for_mask:
             outputs = tf.where(steps[..., None], outputs, tf.zeros_like(outputs))
         last = [s[-1] for s in states]
-        return (last[0], tf.transpose(outputs, [1, 0, 2]) if self.return_sequences
-                else last[0], last)
+        return (
+            last[0],
+            tf.transpose(outputs, [1, 0, 2]) if self.return_sequences else last[0],
+            last,
+        )
 
     def get_config(self):
         return {**super().get_config(), "weight_dropout": self.weight_dropout}
@@ -97,10 +109,19 @@ class WeightDropLSTM(_WeightDrop, keras.layers.LSTM):
     def _fused(self, sequences, initial_state, mask, kernel, recurrent, bias):
         from keras.src.backend.tensorflow.rnn import lstm
 
-        return lstm(sequences, initial_state[0], initial_state[1], mask, kernel=kernel,
-                    recurrent_kernel=recurrent, bias=bias, activation=self.cell.activation,
-                    recurrent_activation=self.cell.recurrent_activation,
-                    return_sequences=self.return_sequences, go_backwards=self.go_backwards)
+        return lstm(
+            sequences,
+            initial_state[0],
+            initial_state[1],
+            mask,
+            kernel=kernel,
+            recurrent_kernel=recurrent,
+            bias=bias,
+            activation=self.cell.activation,
+            recurrent_activation=self.cell.recurrent_activation,
+            return_sequences=self.return_sequences,
+            go_backwards=self.go_backwards,
+        )
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -125,8 +146,16 @@ class WeightDropGRU(_WeightDrop, keras.layers.GRU):
     def _fused(self, sequences, initial_state, mask, kernel, recurrent, bias):
         from keras.src.backend.tensorflow.rnn import gru
 
-        return gru(sequences, initial_state[0], mask, kernel=kernel,
-                   recurrent_kernel=recurrent, bias=bias, activation=self.cell.activation,
-                   recurrent_activation=self.cell.recurrent_activation,
-                   return_sequences=self.return_sequences, go_backwards=self.go_backwards,
-                   reset_after=True)
+        return gru(
+            sequences,
+            initial_state[0],
+            mask,
+            kernel=kernel,
+            recurrent_kernel=recurrent,
+            bias=bias,
+            activation=self.cell.activation,
+            recurrent_activation=self.cell.recurrent_activation,
+            return_sequences=self.return_sequences,
+            go_backwards=self.go_backwards,
+            reset_after=True,
+        )

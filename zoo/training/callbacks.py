@@ -21,8 +21,15 @@ from zoo.training.multiworker import agree
 DIVERGENCE_FACTOR = 10.0  # see StopOnDivergence
 
 
-def callbacks(config, monitor: str, mode: str, ema: bool = False, run_dir=None,
-              chief: bool = True, validation=None) -> list:
+def callbacks(
+    config,
+    monitor: str,
+    mode: str,
+    ema: bool = False,
+    run_dir=None,
+    chief: bool = True,
+    validation=None,
+) -> list:
     """Divergence guard, LR schedule, backup for --resume, best checkpoint, early stopping,
     TensorBoard; with ``ema`` (an optimizer averaging the weights), the average swapped in;
     with ``config.average_epochs`` and ``validation``, the last epochs' average, if better.
@@ -39,25 +46,44 @@ def callbacks(config, monitor: str, mode: str, ema: bool = False, run_dir=None,
     run = Path(run_dir) if run_dir is not None else config.run_path
     backup = AtomicBackupAndRestore(str(config.run_path / "backup"), writes=chief)
     budget = [TimeBudget(config.max_minutes)] if config.max_minutes else []
-    return [
-        StopOnDivergence(backup),
-        # Before the backup: it saves the rate they set, and logs it in the history.
-        *schedule(config),
-        backup,
-    ] + budget + ([KeepAveragedWeights()] if ema else []) + [
-        AtomicModelCheckpoint(str(run / "best.weights.h5"), monitor=monitor, mode=mode,
-                              save_best_only=True, save_weights_only=True),
-        keras.callbacks.TensorBoard(str(run / "logs"), write_graph=False),
-    ] + (
-        # Restores the best epoch's weights when it stops.
-        [keras.callbacks.EarlyStopping(monitor=monitor, mode=mode,
-                                       patience=config.early_stopping_patience,
-                                       restore_best_weights=True)]
-        if config.early_stopping_patience is not None else []
-    ) + (
-        # Last: it weighs its averages against what early stopping leaves in the model.
-        [AverageLastEpochs(config.average_epochs, validation, monitor, mode)]
-        if config.average_epochs > 1 and validation is not None else []
+    return (
+        [
+            StopOnDivergence(backup),
+            # Before the backup: it saves the rate they set, and logs it in the history.
+            *schedule(config),
+            backup,
+        ]
+        + budget
+        + ([KeepAveragedWeights()] if ema else [])
+        + [
+            AtomicModelCheckpoint(
+                str(run / "best.weights.h5"),
+                monitor=monitor,
+                mode=mode,
+                save_best_only=True,
+                save_weights_only=True,
+            ),
+            keras.callbacks.TensorBoard(str(run / "logs"), write_graph=False),
+        ]
+        + (
+            # Restores the best epoch's weights when it stops.
+            [
+                keras.callbacks.EarlyStopping(
+                    monitor=monitor,
+                    mode=mode,
+                    patience=config.early_stopping_patience,
+                    restore_best_weights=True,
+                )
+            ]
+            if config.early_stopping_patience is not None
+            else []
+        )
+        + (
+            # Last: it weighs its averages against what early stopping leaves in the model.
+            [AverageLastEpochs(config.average_epochs, validation, monitor, mode)]
+            if config.average_epochs > 1 and validation is not None
+            else []
+        )
     )
 
 
@@ -65,13 +91,23 @@ def schedule(config) -> list:
     """The learning-rate callbacks of ``config.lr_schedule``."""
     if config.lr_schedule == "cosine":
         return [CosineAnneal(config.learning_rate, config.epochs, config.max_minutes)]
-    return [keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
-                                              patience=config.lr_decay_patience,
-                                              min_lr=config.learning_rate / 32)] + (
+    return [
+        keras.callbacks.ReduceLROnPlateau(
+            monitor="val_loss",
+            factor=0.5,
+            patience=config.lr_decay_patience,
+            min_lr=config.learning_rate / 32,
+        )
+    ] + (
         # Multiplies the rate after every epoch: a steady anneal, beside the plateau cuts.
-        [keras.callbacks.LearningRateScheduler(
-            lambda epoch, lr: lr * config.lr_decay_per_epoch if epoch else lr)]
-        if config.lr_decay_per_epoch < 1 else [])
+        [
+            keras.callbacks.LearningRateScheduler(
+                lambda epoch, lr: lr * config.lr_decay_per_epoch if epoch else lr
+            )
+        ]
+        if config.lr_decay_per_epoch < 1
+        else []
+    )
 
 
 class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
@@ -107,15 +143,18 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         path = Path(self._training_metadata_path)
         try:
             metadata = json.loads(path.read_text())
-            if not (isinstance(metadata.get("weights"), str)
-                    and isinstance(metadata.get("epoch"), int)):
+            if not (
+                isinstance(metadata.get("weights"), str) and isinstance(metadata.get("epoch"), int)
+            ):
                 raise ValueError("no weights file or epoch")
             return metadata
         except FileNotFoundError:
             return None
         except (ValueError, AttributeError) as err:
-            raise ValueError(f"the backup {path} is unreadable ({err}); delete "
-                             f"{path.parent} or train without --resume") from None
+            raise ValueError(
+                f"the backup {path} is unreadable ({err}); delete "
+                f"{path.parent} or train without --resume"
+            ) from None
 
     def on_train_begin(self, logs=None):
         self._load_model()
@@ -130,8 +169,10 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         try:
             self.model.load_weights(str(weights))
         except (OSError, ValueError) as err:
-            raise ValueError(f"cannot resume from {weights}: {err}. --resume needs the "
-                             f"settings of the interrupted run") from None
+            raise ValueError(
+                f"cannot resume from {weights}: {err}. --resume needs the "
+                f"settings of the interrupted run"
+            ) from None
         self.model._initial_epoch = metadata["epoch"]
         self._saves = metadata.get("save", 0)
         self.history = metadata.get("history", {})
@@ -147,12 +188,18 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         weights = backup / f"checkpoint-{self._saves}.weights.h5"
         self.model.save_weights(str(weights), overwrite=True)
         fsync(weights)
-        metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen,
-                    "weights": weights.name, "save": self._saves, "history": self.history}
+        metadata = {
+            "epoch": self._current_epoch,
+            "batch": self._last_batch_seen,
+            "weights": weights.name,
+            "save": self._saves,
+            "history": self.history,
+        }
         replace_text(Path(self._training_metadata_path), json.dumps(metadata))
         for stale in backup.iterdir():
             if stale.name not in (weights.name, Path(self._training_metadata_path).name):
                 stale.unlink(missing_ok=True)
+
 
 class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
     """``ModelCheckpoint`` that writes beside its file and renames it into place."""
@@ -167,7 +214,8 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
         super()._save_model(epoch, batch, logs)
         if partial.exists():
             fsync(partial)
-            os.replace(partial, partial.with_name(partial.name[len(".partial."):]))
+            os.replace(partial, partial.with_name(partial.name[len(".partial.") :]))
+
 
 class StopOnDivergence(keras.callbacks.TerminateOnNaN):
     """Stops a diverging run with a ``FloatingPointError`` that names the step.
@@ -206,10 +254,16 @@ class StopOnDivergence(keras.callbacks.TerminateOnNaN):
             found = self.backup.latest() if self.backup is not None else None
         except ValueError:
             found = None
-        last = (f"Last good checkpoint: {found[0]} (end of epoch {found[1]})" if found
-                else "No checkpoint was saved before that")
-        raise FloatingPointError(f"training diverged: {key} is {float(value):.6g}{why} at "
-                                 f"{where}; nothing was exported. {last}.")
+        last = (
+            f"Last good checkpoint: {found[0]} (end of epoch {found[1]})"
+            if found
+            else "No checkpoint was saved before that"
+        )
+        raise FloatingPointError(
+            f"training diverged: {key} is {float(value):.6g}{why} at "
+            f"{where}; nothing was exported. {last}."
+        )
+
 
 class TimeBudget(keras.callbacks.Callback):
     """Ends training after the last epoch that fits in ``minutes`` of wall time.
@@ -233,9 +287,13 @@ class TimeBudget(keras.callbacks.Callback):
         now = time.perf_counter()
         self.slowest = agree(self.model, max(self.slowest, now - self.epoch_started))
         if agree(self.model, now - self.started) + self.slowest > self.seconds:
-            print(f"time budget: stopping after epoch {epoch + 1}; another would pass "
-                  f"{self.seconds / 60:g} minutes", flush=True)
+            print(
+                f"time budget: stopping after epoch {epoch + 1}; another would pass "
+                f"{self.seconds / 60:g} minutes",
+                flush=True,
+            )
             self.model.stop_training = True
+
 
 class CosineAnneal(keras.callbacks.Callback):
     """Sets the rate at each epoch's start on a half cosine from ``base`` to ``base * floor``.
@@ -246,8 +304,7 @@ class CosineAnneal(keras.callbacks.Callback):
     still ends annealed, where a schedule over epochs alone would stop half-way.
     """
 
-    def __init__(self, base: float, epochs: int, minutes: float | None = None,
-                 floor: float = 0.02):
+    def __init__(self, base: float, epochs: int, minutes: float | None = None, floor: float = 0.02):
         super().__init__()
         self.base, self.epochs, self.floor = base, epochs, floor
         self.seconds = 60 * minutes if minutes else None
@@ -262,12 +319,14 @@ class CosineAnneal(keras.callbacks.Callback):
             done = max(done, (elapsed + elapsed / self.epochs_run / 2) / self.seconds)
         cosine = (1 + math.cos(math.pi * min(done, 1.0))) / 2
         self.model.optimizer.learning_rate.assign(
-            self.base * (self.floor + (1 - self.floor) * cosine))
+            self.base * (self.floor + (1 - self.floor) * cosine)
+        )
 
     def on_epoch_end(self, epoch, logs=None):
         self.epochs_run += 1
         if logs is not None:
             logs["learning_rate"] = float(self.model.optimizer.learning_rate.numpy())
+
 
 class KeepAveragedWeights(keras.callbacks.SwapEMAWeights):
     """Validates, checkpoints and keeps the optimizer's moving average of the weights.
@@ -313,32 +372,37 @@ class AverageLastEpochs(keras.callbacks.Callback):
         self.kept: list[tuple[int, list]] = []
 
     def on_epoch_end(self, epoch, logs=None):
-        self.kept = [*self.kept, (epoch + 1, [w.numpy() for w in
-                                             self.model.trainable_weights])][-self.epochs:]
+        self.kept = [*self.kept, (epoch + 1, [w.numpy() for w in self.model.trainable_weights])][
+            -self.epochs :
+        ]
 
     def on_train_end(self, logs=None):
         if len(self.kept) < 2:
             return
         variables = self.model.trainable_weights
         held = [w.numpy() for w in variables]
-        tails = sorted({2 ** k for k in range(1, len(self.kept).bit_length())}
-                       | {len(self.kept)})
-        same = [epoch for epoch, ws in self.kept
-                if all((a == b).all() for a, b in zip(ws, held))]
+        tails = sorted({2**k for k in range(1, len(self.kept).bit_length())} | {len(self.kept)})
+        same = [epoch for epoch, ws in self.kept if all((a == b).all() for a, b in zip(ws, held))]
         candidates = [(f"epoch {same[-1]}" if same else "the best epoch", held)] + [
-            (f"the average of epochs {self.kept[-n][0]}-{self.kept[-1][0]}",
-             [sum(ws) / n for ws in zip(*(w for _, w in self.kept[-n:]))]) for n in tails]
+            (
+                f"the average of epochs {self.kept[-n][0]}-{self.kept[-1][0]}",
+                [sum(ws) / n for ws in zip(*(w for _, w in self.kept[-n:]))],
+            )
+            for n in tails
+        ]
         scores = []
         for name, weights in candidates:
             for variable, value in zip(variables, weights):
                 variable.assign(value)
             result = self.model.evaluate(*self.validation, verbose=0, return_dict=True)
             scores.append(float(result[self.metric]))
-            print(f"weight average: {name} validate at {self.metric}={scores[-1]:.4f}",
-                  flush=True)
+            print(f"weight average: {name} validate at {self.metric}={scores[-1]:.4f}", flush=True)
         pick = (max if self.mode == "max" else min)(range(len(scores)), key=scores.__getitem__)
         for variable, value in zip(variables, candidates[pick][1]):
             variable.assign(value)
-        self.chosen = {"kept": candidates[pick][0], self.metric: scores[pick],
-                       "candidates": dict(zip((c[0] for c in candidates), scores))}
+        self.chosen = {
+            "kept": candidates[pick][0],
+            self.metric: scores[pick],
+            "candidates": dict(zip((c[0] for c in candidates), scores)),
+        }
         print(f"weight average: keeping {candidates[pick][0]}", flush=True)

@@ -24,7 +24,15 @@ DISTRIBUTE = ("auto", "none", "mirrored", "multiworker")
 LR_SCHEDULES = ("plateau", "cosine")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
 # Builder settings that are not recipe fields: the run or the data decides them.
-NOT_FIELDS = ("compile", "use_cudnn", "num_classes")
+NOT_FIELDS = (
+    "compile",
+    "use_cudnn",
+    "num_classes",
+    "num_tags",
+    "char_vocab_size",
+    "num_series",
+    "num_covariates",
+)
 
 # One line per recipe flag for ``zoo train MODEL --help``; allowed values are in the metavar.
 # A task adds its own (``Task.flag_help``, ``Task.flag_choices``).
@@ -44,16 +52,16 @@ FLAG_HELP = {
     "lr_decay_patience": "plateau epochs before the learning rate halves",
     "lr_decay_per_epoch": "extra learning-rate factor each epoch, in (0, 1]",
     "average_epochs": "keep the average of up to this many last epochs' weights where it "
-                      "validates better than the best epoch (0: off)",
+    "validates better than the best epoch (0: off)",
     "max_minutes": "training budget in minutes; the run stops after the epoch that passes it",
     "run_dir": "where metrics, curves, logs and checkpoints go (default: runs/MODEL/N, "
-               "a new N each run; runs/MODEL/latest points at the last)",
+    "a new N each run; runs/MODEL/latest points at the last)",
     "export_dir": "exports go to EXPORT_DIR/MODEL/VERSION",
     "version": "export version number (default: the next free one)",
     "export": "write a SavedModel at the end",
     "resume": "continue an interrupted run from its last backup",
     "record": "also write the test figures to the model's results file (zoo/results/), "
-              "which its card and the documentation read",
+    "which its card and the documentation read",
     "distribute": "auto: one device; mirrored: local GPUs; multiworker: TF_CONFIG",
     "precision": "auto: bfloat16 math where the CPU has it; mixed_float16 is GPU only",
     "seed": "random seed of weights, shuffling and the split carved from --train-file",
@@ -69,8 +77,12 @@ FLAG_HELP = {
     "clipnorm": "clip gradients to this global norm",
     "ema_momentum": "keep a moving average of the weights (0: off)",
 }
-CHOICES = {"lr_schedule": LR_SCHEDULES, "distribute": DISTRIBUTE, "precision": PRECISIONS,
-           "cell": CELLS}
+CHOICES = {
+    "lr_schedule": LR_SCHEDULES,
+    "distribute": DISTRIBUTE,
+    "precision": PRECISIONS,
+    "cell": CELLS,
+}
 
 
 @dataclasses.dataclass
@@ -137,22 +149,30 @@ class RecipeConfig:
         check_int("lr_decay_patience", self.lr_decay_patience, 0)
         check_int("average_epochs", self.average_epochs, 0)
         if self.average_epochs == 1:
-            raise ValueError("average_epochs=1 averages nothing; expected 0 (off) or an "
-                             "integer >= 2")
+            raise ValueError(
+                "average_epochs=1 averages nothing; expected 0 (off) or an integer >= 2"
+            )
         if self.lr_schedule == "cosine" and self.lr_decay_per_epoch != 1:
-            raise ValueError(f"lr_decay_per_epoch={self.lr_decay_per_epoch!r} applies to "
-                             "lr_schedule='plateau'; with 'cosine' it must be 1")
+            raise ValueError(
+                f"lr_decay_per_epoch={self.lr_decay_per_epoch!r} applies to "
+                "lr_schedule='plateau'; with 'cosine' it must be 1"
+            )
         if not 0 < self.lr_decay_per_epoch <= 1:
-            raise ValueError(f"lr_decay_per_epoch={self.lr_decay_per_epoch!r} is out of range; "
-                             "expected a number in (0, 1]")
+            raise ValueError(
+                f"lr_decay_per_epoch={self.lr_decay_per_epoch!r} is out of range; "
+                "expected a number in (0, 1]"
+            )
         if self.max_minutes is not None:
             check_positive("max_minutes", self.max_minutes)
         if self.version is not None:
             check_int("version", self.version, 1)
         check_choice("distribute", self.distribute, DISTRIBUTE)
         check_choice("precision", self.precision, PRECISIONS)
-        for name, kind in (("train_file", "file"), ("eval_file", "file"),
-                           ("manual_dir", "directory")):
+        for name, kind in (
+            ("train_file", "file"),
+            ("eval_file", "file"),
+            ("manual_dir", "directory"),
+        ):
             value = getattr(self, name)
             if value is None:
                 continue
@@ -167,8 +187,10 @@ class RecipeConfig:
         if self.model and self.export and self.version is not None:
             taken = Path(self.export_dir) / self.model / str(self.version)
             if taken.exists():  # found now, not after training
-                raise ValueError(f"version={self.version} already exists ({taken}); pick another, "
-                                 f"or leave --version out for the next free one")
+                raise ValueError(
+                    f"version={self.version} already exists ({taken}); pick another, "
+                    f"or leave --version out for the next free one"
+                )
         if self.model:
             # Data settings as the task's pipeline checks them, model settings by the
             # builder's own check: all before any data is read, and nothing is built.
@@ -191,8 +213,10 @@ class RecipeConfig:
         if self.resume:
             latest = runs / "latest"
             if not latest.is_dir():
-                raise ValueError(f"resume=True finds no run to resume: {latest} does not exist; "
-                                 f"name the run with --run-dir")
+                raise ValueError(
+                    f"resume=True finds no run to resume: {latest} does not exist; "
+                    f"name the run with --run-dir"
+                )
             return runs / latest.resolve().name
         numbers = [int(p.name) for p in runs.glob("*") if p.name.isdigit()]
         return runs / str(max(numbers, default=0) + 1)
@@ -213,14 +237,23 @@ class RecipeConfig:
     def model_settings(self) -> dict:
         """The fields that are builder settings, as the builder takes them."""
         accepted = builder_settings(self.model)
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-                if f.name in accepted and f.name not in NOT_FIELDS}
+        return {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.name in accepted and f.name not in NOT_FIELDS
+        }
 
     def data_source_settings(self) -> dict:
         """What every task's data pipeline takes: the dataset or files, batch size, seed."""
-        return dict(dataset=self.dataset, batch_size=self.batch_size, data_dir=self.data_dir,
-                    manual_dir=self.manual_dir, train_file=self.train_file,
-                    eval_file=self.eval_file, seed=self.seed)
+        return dict(
+            dataset=self.dataset,
+            batch_size=self.batch_size,
+            data_dir=self.data_dir,
+            manual_dir=self.manual_dir,
+            train_file=self.train_file,
+            eval_file=self.eval_file,
+            seed=self.seed,
+        )
 
 
 def parse_config(cls: type[RecipeConfig], argv: list[str] | None = None) -> RecipeConfig:
@@ -228,8 +261,9 @@ def parse_config(cls: type[RecipeConfig], argv: list[str] | None = None) -> Reci
     defaults = cls()
     task = task_of(defaults.model)
     helps, choices = {**FLAG_HELP, **task.flag_help}, {**CHOICES, **task.flag_choices}
-    parser = argparse.ArgumentParser(prog=f"zoo train {defaults.model}",
-                                     description=(cls.__doc__ or "").strip())
+    parser = argparse.ArgumentParser(
+        prog=f"zoo train {defaults.model}", description=(cls.__doc__ or "").strip()
+    )
     hints = typing.get_type_hints(cls)
     for field in dataclasses.fields(cls):
         if field.name == "model":
@@ -242,17 +276,24 @@ def parse_config(cls: type[RecipeConfig], argv: list[str] | None = None) -> Reci
         if default is not None:
             about += f" (default: {default})"
         if base is bool:
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default,
-                                help=helps.get(field.name))
+            parser.add_argument(
+                flag,
+                action=argparse.BooleanOptionalAction,
+                default=default,
+                help=helps.get(field.name),
+            )
         else:
             # Allowed values are shown, and checked by validate() with a message naming them.
             allowed = choices.get(field.name)
             metavar = "{" + ",".join(allowed) + "}" if allowed else base.__name__.upper()
             parser.add_argument(flag, type=base, default=default, metavar=metavar, help=about)
     if cls.PRESETS:
-        parser.add_argument("--preset", choices=sorted(cls.PRESETS),
-                            help="named overrides: " + "; ".join(
-                                f"{name}: {preset}" for name, preset in cls.PRESETS.items()))
+        parser.add_argument(
+            "--preset",
+            choices=sorted(cls.PRESETS),
+            help="named overrides: "
+            + "; ".join(f"{name}: {preset}" for name, preset in cls.PRESETS.items()),
+        )
         preset = parser.parse_known_args(argv)[0].preset
         parser.set_defaults(**cls.PRESETS.get(preset, {}))
     values = vars(parser.parse_args(argv))

@@ -74,10 +74,10 @@ def patch_keras() -> None:
 
     def reduce_scalars_whole(values, strategy, reduction):
         # Keras averages each worker's logs along axis 0; the logs are scalars.
-        if trainer._collective_all_reduce_multi_worker(strategy) and reduction in ("auto",
-                                                                                  "mean"):
+        if trainer._collective_all_reduce_multi_worker(strategy) and reduction in ("auto", "mean"):
             return tf.nest.map_structure(
-                lambda v: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None), values)
+                lambda v: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None), values
+            )
         return reduce_per_replica(values, strategy, reduction)
 
     trainer.TensorFlowTrainer._maybe_symbolic_build = build_from_local_batch

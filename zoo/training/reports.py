@@ -13,8 +13,7 @@ def data_source(config) -> dict:
     """What the run read: the user's files when given (the tfds ``dataset`` goes unused
     then, so it is not named), else the tfds dataset."""
     if config.train_file is not None:
-        return {"dataset": "files", "train_file": config.train_file,
-                "eval_file": config.eval_file}
+        return {"dataset": "files", "train_file": config.train_file, "eval_file": config.eval_file}
     return {"dataset": config.dataset}
 
 

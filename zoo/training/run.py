@@ -46,8 +46,9 @@ def _train(config: RecipeConfig, strategy, policy: str) -> dict:
     task = task_of(config.model)
     # Only the chief writes the run and the export; other workers write to a scratch folder.
     chief = is_chief(strategy)
-    run_dir = (config.run_path if chief else
-               Path(tempfile.mkdtemp(prefix=f"zoo-{worker_name(strategy)}-")))
+    run_dir = (
+        config.run_path if chief else Path(tempfile.mkdtemp(prefix=f"zoo-{worker_name(strategy)}-"))
+    )
     try:
         return _fit_evaluate_export(config, task, strategy, policy, run_dir, chief)
     finally:
@@ -79,21 +80,34 @@ def _fit_evaluate_export(config, task, strategy, policy, run_dir, chief) -> dict
     if config.max_steps:  # an epoch becomes max_steps batches of a repeating stream
         train, validation = train.repeat(), validation.take(config.max_steps)
         steps = config.max_steps
-    fit_callbacks = callbacks(config, *task.monitor, ema=_averages(model), run_dir=run_dir,
-                              chief=chief, validation=validation)
+    fit_callbacks = callbacks(
+        config,
+        *task.monitor,
+        ema=_averages(model),
+        run_dir=run_dir,
+        chief=chief,
+        validation=validation,
+    )
     backup = next(c for c in fit_callbacks if isinstance(c, AtomicBackupAndRestore))
     average = next((c for c in fit_callbacks if isinstance(c, AverageLastEpochs)), None)
-    history = model.fit(train, validation_data=validation, epochs=config.epochs,
-                        steps_per_epoch=steps, shuffle=False,  # tf.data already shuffles
-                        callbacks=fit_callbacks, verbose=config.verbose)
+    history = model.fit(
+        train,
+        validation_data=validation,
+        epochs=config.epochs,
+        steps_per_epoch=steps,
+        shuffle=False,  # tf.data already shuffles
+        callbacks=fit_callbacks,
+        verbose=config.verbose,
+    )
     task.after_fit(model, data)
     wall = time.perf_counter() - started  # StopOnDivergence ends a diverging run in fit
 
     # What is measured is what is exported: the portable float32 twin of the weights.
     twin = portable_twin(model, config.model, settings, compile=True)
     test = data.test.take(config.max_steps) if config.max_steps else data.test
-    test_metrics = {k: float(v) for k, v in
-                    twin.evaluate(test, verbose=0, return_dict=True).items()}
+    test_metrics = {
+        k: float(v) for k, v in twin.evaluate(test, verbose=0, return_dict=True).items()
+    }
     test_metrics = task.test_metrics(test_metrics, twin, data, config, test)
     epochs_run = len(history.history.get("loss", []))
     examples = _count_examples(train.take(steps) if steps else train) * epochs_run
@@ -121,11 +135,19 @@ def _fit_evaluate_export(config, task, strategy, policy, run_dir, chief) -> dict
     print("test: " + ", ".join(f"{k}={v:.4f}" for k, v in test_metrics.items()), flush=True)
 
     if config.export and chief:
-        path = export_model(twin, name=config.model, settings=settings,
-                            vectorizers=data.vectorizers, labels=data.labels,
-                            config=recorded_config(config), metrics=metrics,
-                            base_dir=config.export_dir, version=config.version,
-                            max_length=config.sequence_length, portable=True)
+        path = export_model(
+            twin,
+            name=config.model,
+            settings=settings,
+            vectorizers=data.vectorizers,
+            labels=data.labels,
+            config=recorded_config(config),
+            metrics=metrics,
+            base_dir=config.export_dir,
+            version=config.version,
+            max_length=getattr(config, "sequence_length", None),  # text tasks
+            portable=True,
+        )
         metrics["export"] = str(path)
         print(f"exported: {path}", flush=True)
     return metrics
@@ -138,15 +160,29 @@ def _record(config: RecipeConfig, metrics: dict) -> None:
     from zoo.results import Figure, record
 
     source = data_source(config)
-    data = (Path(config.train_file).parent.name or Path(config.train_file).stem
-            if source["dataset"] == "files" else source["dataset"])
-    run = {"epochs": metrics["epochs_run"], "training_seconds": round(metrics["wall_seconds"], 1),
-           "precision": metrics["precision"]}
+    data = (
+        Path(config.train_file).parent.name or Path(config.train_file).stem
+        if source["dataset"] == "files"
+        else source["dataset"]
+    )
+    run = {
+        "epochs": metrics["epochs_run"],
+        "training_seconds": round(metrics["wall_seconds"], 1),
+        "precision": metrics["precision"],
+    }
     headline = model_card(config.model).headline
-    path = record(config.model, [
-        Figure(metric=name, value=value, data=data, detail={
-            **run, **({"history": metrics["history"]} if name in headline else {})})
-        for name, value in metrics["test"].items()])
+    path = record(
+        config.model,
+        [
+            Figure(
+                metric=name,
+                value=value,
+                data=data,
+                detail={**run, **({"history": metrics["history"]} if name in headline else {})},
+            )
+            for name, value in metrics["test"].items()
+        ],
+    )
     print(f"recorded: {path}", flush=True)
 
 
@@ -182,8 +218,11 @@ def main(cls: type[RecipeConfig], argv: list[str] | None = None) -> int:
     except Exception as err:
         if config is None or config.distribute != "multiworker" or not _lost_a_worker(err):
             raise
-        print(f"zoo train: error: a worker of this multi-worker run stopped "
-              f"({type(err).__name__}); restart every worker with --resume", file=sys.stderr)
+        print(
+            f"zoo train: error: a worker of this multi-worker run stopped "
+            f"({type(err).__name__}); restart every worker with --resume",
+            file=sys.stderr,
+        )
         _how_to_resume(config, argv)
         return 1
     return 0
@@ -193,15 +232,20 @@ def _lost_a_worker(err) -> bool:
     """Whether ``err`` is how a collective op fails when another worker has gone."""
     import tensorflow as tf
 
-    return isinstance(err, (tf.errors.UnavailableError, tf.errors.AbortedError,
-                            tf.errors.CancelledError))
+    return isinstance(
+        err, (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.CancelledError)
+    )
 
 
 def _how_to_resume(config, argv) -> None:
     if config is None:
         return
     flags = list(sys.argv[1:] if argv is None else argv)
-    again = shlex.join(["zoo", "train", config.model, *flags,
-                        *([] if "--resume" in flags else ["--resume"])])
-    print(f"Its last finished epoch is backed up in {config.run_path / 'backup'}; "
-          f"continue from there with:\n  {again}", file=sys.stderr)
+    again = shlex.join(
+        ["zoo", "train", config.model, *flags, *([] if "--resume" in flags else ["--resume"])]
+    )
+    print(
+        f"Its last finished epoch is backed up in {config.run_path / 'backup'}; "
+        f"continue from there with:\n  {again}",
+        file=sys.stderr,
+    )

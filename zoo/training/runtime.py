@@ -26,8 +26,11 @@ def choose_strategy(distribute: str):
     else:
         strategy = tf.distribute.get_strategy()
     devices = ", ".join(d.name for d in gpus) or "CPU"
-    print(f"devices: {devices}; strategy: {type(strategy).__name__} "
-          f"({strategy.num_replicas_in_sync} replica(s))", flush=True)
+    print(
+        f"devices: {devices}; strategy: {type(strategy).__name__} "
+        f"({strategy.num_replicas_in_sync} replica(s))",
+        flush=True,
+    )
     return strategy
 
 
@@ -43,8 +46,10 @@ def choose_precision(precision: str) -> str:
 
     gpus = tf.config.list_physical_devices("GPU")
     if precision == "mixed_float16" and not gpus:
-        raise ValueError("precision='mixed_float16' needs a GPU and none is visible; "
-                         "use 'mixed_bfloat16' or 'float32'")
+        raise ValueError(
+            "precision='mixed_float16' needs a GPU and none is visible; "
+            "use 'mixed_bfloat16' or 'float32'"
+        )
     if precision != "auto":
         return precision
     return "mixed_bfloat16" if not gpus and cpu_has_bfloat16() else "float32"
@@ -78,5 +83,7 @@ def hardware() -> str:
     import tensorflow as tf
 
     gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
-    return (f"{os.cpu_count()} CPU cores ({platform.machine()}), "
-            f"{'GPU: ' + ', '.join(gpus) if gpus else 'no GPU'}, TensorFlow {tf.__version__}")
+    return (
+        f"{os.cpu_count()} CPU cores ({platform.machine()}), "
+        f"{'GPU: ' + ', '.join(gpus) if gpus else 'no GPU'}, TensorFlow {tf.__version__}"
+    )

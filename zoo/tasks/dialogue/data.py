@@ -23,10 +23,19 @@ from zoo.data.text import (
 DATASETS = ("schema_guided_dialogue", "chatterbot")
 
 
-def dialogue_data(*, dataset: str = "schema_guided_dialogue", vocab_size: int,
-                  sequence_length: int, batch_size: int, data_dir=None, manual_dir=None,
-                  train_file=None, eval_file=None, seed: int = 0,
-                  shuffle_buffer: int = SHUFFLE_BUFFER) -> TaskData:
+def dialogue_data(
+    *,
+    dataset: str = "schema_guided_dialogue",
+    vocab_size: int,
+    sequence_length: int,
+    batch_size: int,
+    data_dir=None,
+    manual_dir=None,
+    train_file=None,
+    eval_file=None,
+    seed: int = 0,
+    shuffle_buffer: int = SHUFFLE_BUFFER,
+) -> TaskData:
     """Pairs as ``((source [B, S], target_in [B, T]), target_out [B, T])``, int64, right-padded.
 
     Text is read as written: words keep their case and punctuation marks at word edges
@@ -51,18 +60,22 @@ def dialogue_data(*, dataset: str = "schema_guided_dialogue", vocab_size: int,
     else:
         pairs = _tfds_pairs(dataset, data_dir, manual_dir)
 
-    vectorizer = word_vectorizer(vocab_size,
-                                 pairs["train"].flat_map(lambda s, r: _both(s, r)),
-                                 standardize=split_edge_punctuation, reserved=(START, END))
+    vectorizer = word_vectorizer(
+        vocab_size,
+        pairs["train"].flat_map(lambda s, r: _both(s, r)),
+        standardize=split_edge_punctuation,
+        reserved=(START, END),
+    )
     size = vectorizer.vocabulary_size()
-    start, end = (tf.constant([vectorizer.get_vocabulary().index(token)], tf.int64)
-                  for token in (START, END))
+    start, end = (
+        tf.constant([vectorizer.get_vocabulary().index(token)], tf.int64) for token in (START, END)
+    )
 
     def encode(message, reply):
         source = vectorizer(message)[:sequence_length]
-        reply_ids = vectorizer(reply)[:sequence_length - 1]
+        reply_ids = vectorizer(reply)[: sequence_length - 1]
         source_words = words(message)[:sequence_length]
-        reply_words = words(reply)[:sequence_length - 1]
+        reply_words = words(reply)[: sequence_length - 1]
         # An unknown reply word found in the message becomes a copy of its first occurrence.
         found = tf.equal(reply_words[:, None], source_words[None, :])
         # (a column of False keeps argmax defined for an empty message)
@@ -73,23 +86,33 @@ def dialogue_data(*, dataset: str = "schema_guided_dialogue", vocab_size: int,
     def teacher_forcing(source, reply_ids, reply_out):
         return (source, tf.concat([start, reply_ids], 0)), tf.concat([reply_out, end], 0)
 
-    ids = {name: split.map(encode, num_parallel_calls=tf.data.AUTOTUNE)
-           .filter(lambda source, reply, _: nonempty(source, reply))
-           .map(teacher_forcing, num_parallel_calls=tf.data.AUTOTUNE).cache()
-           for name, split in pairs.items()}
+    ids = {
+        name: split.map(encode, num_parallel_calls=tf.data.AUTOTUNE)
+        .filter(lambda source, reply, _: nonempty(source, reply))
+        .map(teacher_forcing, num_parallel_calls=tf.data.AUTOTUNE)
+        .cache()
+        for name, split in pairs.items()
+    }
     sizes = fill_caches(ids)
 
     def batches(split, shuffle_buffer=None):
         return bucket_by_length(
-            split, length=lambda inputs, target: tf.maximum(tf.shape(inputs[0])[0],
-                                                            tf.shape(target)[0]),
-            batch_size=batch_size, max_length=sequence_length, shuffle_buffer=shuffle_buffer,
-            seed=seed).prefetch(tf.data.AUTOTUNE)
+            split,
+            length=lambda inputs, target: tf.maximum(tf.shape(inputs[0])[0], tf.shape(target)[0]),
+            batch_size=batch_size,
+            max_length=sequence_length,
+            shuffle_buffer=shuffle_buffer,
+            seed=seed,
+        ).prefetch(tf.data.AUTOTUNE)
 
-    return TaskData(train=batches(ids["train"], shuffle_buffer),
-                    validation=batches(ids["validation"]), test=batches(ids["test"]),
-                    vectorizers={"text": vectorizer}, train_examples=sizes["train"],
-                    test_pairs=pairs["test"])
+    return TaskData(
+        train=batches(ids["train"], shuffle_buffer),
+        validation=batches(ids["validation"]),
+        test=batches(ids["test"]),
+        vectorizers={"text": vectorizer},
+        train_examples=sizes["train"],
+        test_pairs=pairs["test"],
+    )
 
 
 def words(text):
@@ -109,14 +132,16 @@ def _tfds_pairs(dataset, data_dir, manual_dir):
     splits = standard_splits(prepare(builder, manual_dir=manual_dir))
     if turns:
         return {name: split.flat_map(_turn_pairs) for name, split in splits.items()}
-    return {name: split.map(lambda example: (example["context"], example["response"]))
-            for name, split in splits.items()}
+    return {
+        name: split.map(lambda example: (example["context"], example["response"]))
+        for name, split in splits.items()
+    }
 
 
 def _turn_pairs(dialogue):
     """Each user turn with the turn after it; turns alternate from ``first_speaker`` (0: user)."""
     turns = dialogue["utterances"]
     first_user_turn = tf.cast(dialogue.get("first_speaker", 0), tf.int32)
-    messages, replies = turns[first_user_turn::2], turns[first_user_turn + 1::2]
+    messages, replies = turns[first_user_turn::2], turns[first_user_turn + 1 :: 2]
     n = tf.minimum(tf.size(messages), tf.size(replies))
     return tf.data.Dataset.from_tensor_slices((messages[:n], replies[:n]))

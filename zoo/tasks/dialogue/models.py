@@ -53,11 +53,22 @@ def check_chatbot(s: dict) -> None:
 
 
 @register_model(CHATBOT_CARD, check=check_chatbot)
-def build_chatbot(*, vocab_size: int = 8000, embedding_dim: int = 128, units: int = 256,
-                  cell: str = "gru", bidirectional: bool = True, attention: str = "additive",
-                  dropout: float = 0.2, weight_dropout: float = 0.0, learning_rate: float = 1e-3,
-                  clipnorm: float | None = 1.0, ema_momentum: float | None = None,
-                  compile: bool = True, use_cudnn="auto"):
+def build_chatbot(
+    *,
+    vocab_size: int = 8000,
+    embedding_dim: int = 128,
+    units: int = 256,
+    cell: str = "gru",
+    bidirectional: bool = True,
+    attention: str = "additive",
+    dropout: float = 0.2,
+    weight_dropout: float = 0.0,
+    learning_rate: float = 1e-3,
+    clipnorm: float | None = 1.0,
+    ema_momentum: float | None = None,
+    compile: bool = True,
+    use_cudnn="auto",
+):
     """Encoder-decoder with attention and a copy mechanism, trained with teacher forcing.
 
     Inputs: ``source`` and ``target_in`` token ids (batch, steps), right-padded with 0,
@@ -72,13 +83,19 @@ def build_chatbot(*, vocab_size: int = 8000, embedding_dim: int = 128, units: in
 
     source = keras.Input(shape=(None,), dtype="int64", name="source")
     target_in = keras.Input(shape=(None,), dtype="int64", name="target_in")
-    embedding = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True,
-                                       name="embedding")
+    embedding = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")
 
     # Encoder: (bi)recurrent over the source; its final states seed the decoder.
     x = keras.layers.Dropout(dropout, name="encoder_dropout")(embedding(source))
-    rnn = recurrent_layer(cell, units, return_sequences=True, return_state=True,
-                          name="encoder_rnn", weight_dropout=weight_dropout, use_cudnn=use_cudnn)
+    rnn = recurrent_layer(
+        cell,
+        units,
+        return_sequences=True,
+        return_state=True,
+        name="encoder_rnn",
+        weight_dropout=weight_dropout,
+        use_cudnn=use_cudnn,
+    )
     if bidirectional:
         rnn = keras.layers.Bidirectional(rnn, name="encoder_birnn")
     encoded, *states = rnn(x)
@@ -87,44 +104,57 @@ def build_chatbot(*, vocab_size: int = 8000, embedding_dim: int = 128, units: in
         # [fwd states..., bwd states...] -> one state per kind, projected to `units`.
         states = [
             keras.layers.Dense(units, activation="tanh", name=f"bridge_{i}")(
-                keras.layers.Concatenate(name=f"bridge_concat_{i}")([states[i], states[n + i]]))
+                keras.layers.Concatenate(name=f"bridge_concat_{i}")([states[i], states[n + i]])
+            )
             for i in range(n)
         ]
     keys = keras.layers.Dense(units, use_bias=False, name="attention_keys")(encoded)
 
     # Decoder: recurrent over the shifted target, attending over the encoder outputs.
     y_in = keras.layers.Dropout(dropout, name="decoder_dropout")(embedding(target_in))
-    y, *_ = recurrent_layer(cell, units, return_sequences=True, return_state=True,
-                            name="decoder_rnn", weight_dropout=weight_dropout,
-                            use_cudnn=use_cudnn)(y_in, initial_state=states)
-    probs = _decoder_head(_new_head(keras, attention, units, vocab_size), y, y_in, keys,
-                          source)
+    y, *_ = recurrent_layer(
+        cell,
+        units,
+        return_sequences=True,
+        return_state=True,
+        name="decoder_rnn",
+        weight_dropout=weight_dropout,
+        use_cudnn=use_cudnn,
+    )(y_in, initial_state=states)
+    probs = _decoder_head(_new_head(keras, attention, units, vocab_size), y, y_in, keys, source)
     model = keras.Model([source, target_in], probs, name="chatbot")
     if compile:
-        compile_model(model, learning_rate=learning_rate, clipnorm=clipnorm, ignore_class=0,
-                      ema_momentum=ema_momentum,
-                      metrics=[keras.metrics.SparseCategoricalAccuracy(name="token_accuracy")])
+        compile_model(
+            model,
+            learning_rate=learning_rate,
+            clipnorm=clipnorm,
+            ignore_class=0,
+            ema_momentum=ema_momentum,
+            metrics=[keras.metrics.SparseCategoricalAccuracy(name="token_accuracy")],
+        )
     return model
 
 
-HEAD = ("attention", "attention_combine", "logits", "vocabulary_softmax", "generate_gate",
-        "copy")
+HEAD = ("attention", "attention_combine", "logits", "vocabulary_softmax", "generate_gate", "copy")
 
 
 def _new_head(keras, attention, units, vocab_size):
     from zoo.tasks.dialogue.pointer import CopyDistribution
 
     return {
-        "attention": (keras.layers.Attention if attention == "dot"
-                      else keras.layers.AdditiveAttention)(name="attention"),
+        "attention": (
+            keras.layers.Attention if attention == "dot" else keras.layers.AdditiveAttention
+        )(name="attention"),
         # Linear: a tanh here saturates in Adam's first steps and the decoder never
         # learns past the unigram distribution (tests/test_chatbot.py).
         "attention_combine": keras.layers.Dense(units, name="attention_combine"),
         "logits": keras.layers.Dense(vocab_size, name="logits"),
-        "vocabulary_softmax": keras.layers.Activation("softmax", dtype="float32",
-                                                      name="vocabulary_softmax"),
-        "generate_gate": keras.layers.Dense(1, activation="sigmoid", dtype="float32",
-                                            name="generate_gate"),
+        "vocabulary_softmax": keras.layers.Activation(
+            "softmax", dtype="float32", name="vocabulary_softmax"
+        ),
+        "generate_gate": keras.layers.Dense(
+            1, activation="sigmoid", dtype="float32", name="generate_gate"
+        ),
         "copy": CopyDistribution(dtype="float32", name="copy"),
     }
 
@@ -157,8 +187,12 @@ def encode(model, source):
     bidirectional = rnn.name == "encoder_birnn"
     if bidirectional:
         n = len(states) // 2
-        states = [model.get_layer(f"bridge_{i}")(
-            keras.ops.concatenate([states[i], states[n + i]], axis=-1)) for i in range(n)]
+        states = [
+            model.get_layer(f"bridge_{i}")(
+                keras.ops.concatenate([states[i], states[n + i]], axis=-1)
+            )
+            for i in range(n)
+        ]
     keys = model.get_layer("attention_keys")(encoded)
     return keys, mask, states
 

@@ -35,8 +35,9 @@ class CopyDistribution(keras.layers.Layer):
         unknown = ops.cast(ops.equal(source, UNKNOWN_ID), "float32")[:, None, :]
         # Sum each row's copy mass into its word's id: segment b * V + id of (b, s).
         batch, steps, positions = ops.shape(copied)
-        segments = ops.reshape(source + ops.cast(ops.arange(batch)[:, None] * vocab_size,
-                                                 source.dtype), [-1])
+        segments = ops.reshape(
+            source + ops.cast(ops.arange(batch)[:, None] * vocab_size, source.dtype), [-1]
+        )
         mass = ops.reshape(ops.transpose(copied * known, [0, 2, 1]), [-1, steps])
         summed = ops.segment_sum(mass, segments, num_segments=batch * vocab_size)
         to_vocabulary = ops.transpose(ops.reshape(summed, [batch, vocab_size, steps]), [0, 2, 1])

@@ -13,12 +13,18 @@ from zoo.tasks.dialogue.models import decode_step, encode
 # validation pairs of real dialogue (sgd_dev); 2.0 matched it (1.01) and gave the best
 # validation BLEU of 0.6, 1.5, 2.0 and 3.0.
 LENGTH_PENALTY = 2.0
-NO_REPEAT_NGRAM = 3   # no hypothesis repeats a word trigram
+NO_REPEAT_NGRAM = 3  # no hypothesis repeats a word trigram
 REPLY_BEAM_WIDTH = 4  # the default reply's beam (exports' ``reply``, evaluation's BLEU)
 
 
-def reply_search(model, vectorizer, max_length: int, *, length_penalty: float = LENGTH_PENALTY,
-                 no_repeat_ngram: int = NO_REPEAT_NGRAM):
+def reply_search(
+    model,
+    vectorizer,
+    max_length: int,
+    *,
+    length_penalty: float = LENGTH_PENALTY,
+    no_repeat_ngram: int = NO_REPEAT_NGRAM,
+):
     """``search(text, width, temperature=None, seed=None)``: replies decoded inside the graph.
 
     One implementation for exports (greedy, beam and sampled signatures) and for
@@ -41,15 +47,17 @@ def reply_search(model, vectorizer, max_length: int, *, length_penalty: float = 
     vocab = [str(token) for token in vectorizer.get_vocabulary()]
     missing = [t for t in (START, END) if t not in vocab]
     if missing:
-        raise ValueError(f"the vocabulary lacks {missing}; the chatbot's data pipeline "
-                         "reserves them")
+        raise ValueError(
+            f"the vocabulary lacks {missing}; the chatbot's data pipeline reserves them"
+        )
     vocab_size = model.get_layer("logits").units
     if len(vocab) > vocab_size:
         raise ValueError(f"the vocabulary has {len(vocab)} tokens but the model only {vocab_size}")
     start, end = vocab.index(START), vocab.index(END)
     table = tf.constant(vocab + [""] * (vocab_size - len(vocab)))
-    banned = tf.constant([i in (0, UNKNOWN_ID, start) or i >= len(vocab)
-                          for i in range(vocab_size)])
+    banned = tf.constant(
+        [i in (0, UNKNOWN_ID, start) or i >= len(vocab) for i in range(vocab_size)]
+    )
 
     def penalty(length):
         return ((5.0 + tf.cast(length, tf.float32)) / 6.0) ** length_penalty
@@ -59,8 +67,9 @@ def reply_search(model, vectorizer, max_length: int, *, length_penalty: float = 
         ids = tf.pad(ids, [[0, 0], [0, tf.maximum(0, 1 - tf.shape(ids)[1])]])
         batch, steps = tf.shape(ids)[0], tf.shape(ids)[1]
         source_words = words(text).to_tensor("")[:, :steps]
-        source_words = tf.pad(source_words, [[0, 0], [0, steps - tf.shape(source_words)[1]]],
-                              constant_values="")
+        source_words = tf.pad(
+            source_words, [[0, 0], [0, steps - tf.shape(source_words)[1]]], constant_values=""
+        )
         size = vocab_size + steps  # vocabulary, then one copy id per message word
         # Copy ids carry probability only for unknown words: log 0 bans the others.
         allowed = tf.concat([~banned, tf.ones([steps], tf.bool)], 0)
@@ -79,8 +88,7 @@ def reply_search(model, vectorizer, max_length: int, *, length_penalty: float = 
         def body(t, token, states, scores, lengths, seqs, finished):
             probs, states = decode_step(model, token, states, keys, key_mask, source)
             logp = tf.where(allowed, tf.math.log(tf.cast(probs, tf.float32)), -float("inf"))
-            logp = _block_repeats(tf.reshape(logp, [batch, width, size]), seqs, t,
-                                  no_repeat_ngram)
+            logp = _block_repeats(tf.reshape(logp, [batch, width, size]), seqs, t, no_repeat_ngram)
             logp = tf.where(finished[..., None], pad_only, logp)
             grown = lengths + tf.cast(~finished, tf.int32)
             if temperature is None:
@@ -90,8 +98,9 @@ def reply_search(model, vectorizer, max_length: int, *, length_penalty: float = 
                 beam, chosen = index // size, tf.cast(index % size, tf.int64)
                 scores = tf.gather(tf.reshape(total, [batch, width * size]), index, batch_dims=1)
             else:
-                chosen = tf.reshape(choose_next(tf.reshape(logp, [-1, size]), temperature,
-                                                seed, t), [batch, width])
+                chosen = tf.reshape(
+                    choose_next(tf.reshape(logp, [-1, size]), temperature, seed, t), [batch, width]
+                )
                 scores += tf.gather(logp, chosen, batch_dims=2)
                 beam = tf.broadcast_to(tf.range(width), [batch, width])
             seqs = tf.gather(seqs, beam, batch_dims=1)
@@ -103,13 +112,16 @@ def reply_search(model, vectorizer, max_length: int, *, length_penalty: float = 
             chosen = tf.reshape(chosen, [-1])
             # A copied word is fed back as its id in the message (out-of-vocabulary).
             position = tf.clip_by_value(chosen - vocab_size, 0, tf.cast(steps, tf.int64) - 1)
-            token = tf.where(chosen >= vocab_size,
-                             tf.gather(source, position, batch_dims=1), chosen)
+            token = tf.where(
+                chosen >= vocab_size, tf.gather(source, position, batch_dims=1), chosen
+            )
             return t + 1, token, states, scores, lengths, seqs, finished
 
         _, _, _, scores, lengths, seqs, _ = tf.while_loop(
-            lambda t, *rest: (t < max_length) & ~tf.reduce_all(rest[-1]), body,
-            (tf.constant(0), token, states, scores, lengths, seqs, finished))
+            lambda t, *rest: (t < max_length) & ~tf.reduce_all(rest[-1]),
+            body,
+            (tf.constant(0), token, states, scores, lengths, seqs, finished),
+        )
         # top_k keeps beams sorted: the first is the best.
         return seqs[:, 0, :], scores[:, 0] / penalty(lengths[:, 0]), source_words
 
@@ -123,8 +135,11 @@ def reply_search(model, vectorizer, max_length: int, *, length_penalty: float = 
             score = tf.where(better, greedy_score, score)
         steps = tf.shape(source_words)[1]
         position = tf.clip_by_value(best - vocab_size, 0, tf.cast(steps, tf.int64) - 1)
-        words_of = tf.where(best >= vocab_size, tf.gather(source_words, position, batch_dims=1),
-                            tf.gather(table, tf.minimum(best, vocab_size - 1)))
+        words_of = tf.where(
+            best >= vocab_size,
+            tf.gather(source_words, position, batch_dims=1),
+            tf.gather(table, tf.minimum(best, vocab_size - 1)),
+        )
         words_of = tf.where((best == 0) | (best == end), "", words_of)
         return {"reply": join_words(words_of), "ids": best, "score": score}
 
@@ -144,10 +159,9 @@ def _block_repeats(logp, seqs, t, n):
     match = tf.ones(tf.shape(seqs[:, :, : length - n + 1]), tf.bool)
     for k in range(n - 1):
         last = tf.gather(seqs, tf.maximum(t - (n - 1) + k, 0), axis=2)
-        match &= tf.equal(seqs[:, :, k: length - n + 1 + k], last[..., None])
+        match &= tf.equal(seqs[:, :, k : length - n + 1 + k], last[..., None])
     match &= (tf.range(length - n + 1) + n - 1 < t)[None, None, :]
     where = tf.where(match)  # (batch, beam, j)
     repeated = tf.gather_nd(seqs, tf.concat([where[:, :2], where[:, 2:] + n - 1], axis=1))
     index = tf.concat([where[:, :2], repeated[:, None]], axis=1)
-    return tf.tensor_scatter_nd_update(logp, index,
-                                       tf.fill([tf.shape(index)[0]], -float("inf")))
+    return tf.tensor_scatter_nd_update(logp, index, tf.fill([tf.shape(index)[0]], -float("inf")))

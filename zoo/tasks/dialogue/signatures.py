@@ -28,13 +28,18 @@ def chatbot_endpoints(model, vectorizers, max_length):
         return {"reply": search(text, 1, checked_temperature(temperature), seed)["reply"]}
 
     def reply_beam(text, beam_width):
-        width = checked(beam_width, (beam_width >= 1) & (beam_width <= MAX_BEAM_WIDTH),
-                        f"beam_width must be an integer in [1, {MAX_BEAM_WIDTH}]")
+        width = checked(
+            beam_width,
+            (beam_width >= 1) & (beam_width <= MAX_BEAM_WIDTH),
+            f"beam_width must be an integer in [1, {MAX_BEAM_WIDTH}]",
+        )
         return {"reply": search(text, width)["reply"]}
 
     return {
         "reply": (reply, [strings_spec()]),  # the first endpoint doubles as serving_default
-        "reply_sampled": (reply_sampled, [strings_spec(), tf.TensorSpec([], tf.float32),
-                                          tf.TensorSpec([], tf.int64)]),
+        "reply_sampled": (
+            reply_sampled,
+            [strings_spec(), tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.int64)],
+        ),
         "reply_beam": (reply_beam, [strings_spec(), tf.TensorSpec([], tf.int32)]),
     }, {}

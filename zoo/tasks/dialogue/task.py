@@ -20,14 +20,19 @@ class Dialogue(Task):
     minimums = {"sequence_length": 2, "vocab_size": 5}  # [start] and [end] take two ids
     flag_help = {"attention": "decoder attention: Luong's dot product or Bahdanau's additive"}
     flag_choices = {"attention": ATTENTION}
-    signature_defaults = {"reply_sampled": {"temperature": 1.0, "seed": 0},
-                          "reply_beam": {"beam_width": REPLY_BEAM_WIDTH}}
+    signature_defaults = {
+        "reply_sampled": {"temperature": 1.0, "seed": 0},
+        "reply_beam": {"beam_width": REPLY_BEAM_WIDTH},
+    }
 
     def load_data(self, config):
         from zoo.tasks.dialogue.data import dialogue_data
 
-        return dialogue_data(vocab_size=config.vocab_size, sequence_length=config.sequence_length,
-                             **config.data_source_settings())
+        return dialogue_data(
+            vocab_size=config.vocab_size,
+            sequence_length=config.sequence_length,
+            **config.data_source_settings(),
+        )
 
     def test_metrics(self, metrics, model, data, config, test) -> dict:
         max_pairs = config.max_steps and config.max_steps * config.batch_size
@@ -46,14 +51,23 @@ class Dialogue(Task):
 
         pairs = read_pairs(file)
         messages = [message for message, _ in pairs]
-        replies = [reply for i in range(0, len(messages), batch_size)
-                   for reply in predictor.reply(messages[i:i + batch_size])]
+        replies = [
+            reply
+            for i in range(0, len(messages), batch_size)
+            for reply in predictor.reply(messages[i : i + batch_size])
+        ]
         score = sacrebleu.corpus_bleu(replies, [[reply for _, reply in pairs]])
         return {"pairs": len(pairs), "bleu": float(score.score)}
 
 
-def bleu(model, data, max_length: int, max_pairs: int | None = None, batch_size: int = 256,
-         beam_width: int = REPLY_BEAM_WIDTH) -> float:
+def bleu(
+    model,
+    data,
+    max_length: int,
+    max_pairs: int | None = None,
+    batch_size: int = 256,
+    beam_width: int = REPLY_BEAM_WIDTH,
+) -> float:
     """Corpus BLEU (sacreBLEU defaults) of the model's replies against the raw test replies.
 
     Replies come from the same in-graph search as the export's ``reply`` (a beam of

@@ -52,12 +52,14 @@ def language_model_endpoints(model, vectorizers, max_length):
         def body(t, probs, states):
             new_probs, new_states = step(model, ids[:, t], states)
             active = (t < lengths)[:, None]
-            states = tf.nest.map_structure(lambda new, old: tf.where(active, new, old),
-                                           new_states, states)
+            states = tf.nest.map_structure(
+                lambda new, old: tf.where(active, new, old), new_states, states
+            )
             return t + 1, tf.where((t == lengths - 1)[:, None], new_probs, probs), states
 
-        _, probs, states = tf.while_loop(lambda t, *_: t < tf.shape(ids)[1], body,
-                                         (tf.constant(0), probs, states))
+        _, probs, states = tf.while_loop(
+            lambda t, *_: t < tf.shape(ids)[1], body, (tf.constant(0), probs, states)
+        )
         return probs, states
 
     def top_words(text, k):
@@ -69,12 +71,19 @@ def language_model_endpoints(model, vectorizers, max_length):
         return top_words(text, min(DEFAULT_TOP_K, num_allowed))
 
     def next_words(text, k):
-        return top_words(text, checked(k, (k >= 1) & (k <= num_allowed),
-                                       f"k must be an integer in [1, {num_allowed}]"))
+        return top_words(
+            text,
+            checked(
+                k, (k >= 1) & (k <= num_allowed), f"k must be an integer in [1, {num_allowed}]"
+            ),
+        )
 
     def generate(prompt, max_length, temperature, seed):
-        max_length = checked(max_length, (max_length >= 0) & (max_length <= MAX_GENERATED_TOKENS),
-                             f"max_length must be an integer in [0, {MAX_GENERATED_TOKENS}]")
+        max_length = checked(
+            max_length,
+            (max_length >= 0) & (max_length <= MAX_GENERATED_TOKENS),
+            f"max_length must be an integer in [0, {MAX_GENERATED_TOKENS}]",
+        )
         temperature = checked_temperature(temperature)
         probs, states = prime(prompt)
         out = tf.zeros([tf.shape(probs)[0], max_length], tf.int64)
@@ -85,12 +94,15 @@ def language_model_endpoints(model, vectorizers, max_length):
             probs, states = step(model, token, states)
             return t + 1, probs, states, out
 
-        *_, out = tf.while_loop(lambda t, *_: t < max_length, body,
-                                (tf.constant(0), probs, states, out))
+        *_, out = tf.while_loop(
+            lambda t, *_: t < max_length, body, (tf.constant(0), probs, states, out)
+        )
         continuation = tf.strings.reduce_join(tf.gather(tokens, out), axis=1, separator=separator)
         joint = tf.where((prompt == "") | (continuation == ""), "", separator)
-        return {"text": tf.strings.join([prompt, joint, continuation]),
-                "continuation": continuation}
+        return {
+            "text": tf.strings.join([prompt, joint, continuation]),
+            "continuation": continuation,
+        }
 
     def log_likelihood(text):
         """Each text read whole, state carried: its tokens' total negative log-likelihood
@@ -105,9 +117,11 @@ def language_model_endpoints(model, vectorizers, max_length):
             nll = -tf.math.log(tf.maximum(tf.cast(chosen, tf.float32), 1e-30))
             return t + 1, states, nats + tf.where(targets[:, t] > 0, nll, 0.0)
 
-        _, _, nats = tf.while_loop(lambda t, *_: t < tf.shape(targets)[1], body,
-                                   (tf.constant(0), initial_states(model, batch),
-                                    tf.zeros([batch])))
+        _, _, nats = tf.while_loop(
+            lambda t, *_: t < tf.shape(targets)[1],
+            body,
+            (tf.constant(0), initial_states(model, batch), tf.zeros([batch])),
+        )
         return {"nats": nats, "tokens": tf.reduce_sum(tf.cast(targets > 0, tf.int64), axis=1)}
 
     scalar = tf.TensorSpec([], tf.int32)
@@ -115,8 +129,10 @@ def language_model_endpoints(model, vectorizers, max_length):
         "serving_default": (serving_default, [strings_spec()]),
         "next_words": (next_words, [strings_spec(), scalar]),
         "log_likelihood": (log_likelihood, [strings_spec()]),
-        "generate": (generate, [strings_spec(), scalar, tf.TensorSpec([], tf.float32),
-                                tf.TensorSpec([], tf.int64)]),
+        "generate": (
+            generate,
+            [strings_spec(), scalar, tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.int64)],
+        ),
     }, {"level": level}
 
 

@@ -17,21 +17,27 @@ class LanguageModeling(Task):
     name = "language-modeling"
     flag_help = {"level": "tokens are characters or words"}
     flag_choices = {"level": LEVELS}
-    signature_defaults = {"next_words": {"k": DEFAULT_TOP_K},
-                          "generate": {"max_length": 100, "temperature": 1.0, "seed": 0}}
+    signature_defaults = {
+        "next_words": {"k": DEFAULT_TOP_K},
+        "generate": {"max_length": 100, "temperature": 1.0, "seed": 0},
+    }
 
     def load_data(self, config):
         from zoo.tasks.language_modeling.data import language_model_data
 
-        return language_model_data(level=config.level, vocab_size=config.vocab_size,
-                                   sequence_length=config.sequence_length,
-                                   **config.data_source_settings())
+        return language_model_data(
+            level=config.level,
+            vocab_size=config.vocab_size,
+            sequence_length=config.sequence_length,
+            **config.data_source_settings(),
+        )
 
     def test_metrics(self, metrics, model, data, config, test) -> dict:
         from zoo.tasks.language_modeling.models import carried_state_metrics
 
-        carried = carried_state_metrics(model, test, streams=config.batch_size,
-                                        window=config.sequence_length)
+        carried = carried_state_metrics(
+            model, test, streams=config.batch_size, window=config.sequence_length
+        )
         metrics = {**metrics, **{f"carried_{name}": value for name, value in carried.items()}}
         for prefix in ("", "carried_"):
             loss = metrics[f"{prefix}loss"]
@@ -48,8 +54,10 @@ class LanguageModeling(Task):
         from zoo.data.files import read_text
 
         if "log_likelihood" not in predictor.signatures:
-            raise ValueError(f"{predictor.path} has no log_likelihood signature; export it "
-                             f"again with this version of zoo")
+            raise ValueError(
+                f"{predictor.path} has no log_likelihood signature; export it "
+                f"again with this version of zoo"
+            )
         out = predictor.run("log_likelihood", {"text": [read_text(file)]})
         tokens = int(out["tokens"][0])
         if not tokens:

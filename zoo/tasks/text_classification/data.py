@@ -41,19 +41,32 @@ def linear_features(texts, max_words: int):
     spelled = tf.strings.unicode_split(tf.strings.join([" ", heads, " "]), "UTF-8")
     pieces = tf.strings.ngrams(spelled, ngram_width=(2, 3, 4, 5), separator="")
     piece_ids = pieces.with_flat_values(
-        tf.strings.to_hash_bucket_fast(pieces.flat_values, FEATURE_SPACE) + FEATURE_SPACE + 1)
+        tf.strings.to_hash_bucket_fast(pieces.flat_values, FEATURE_SPACE) + FEATURE_SPACE + 1
+    )
     piece_ids = words.with_flat_values(piece_ids).merge_dims(1, 2)
     ids = tf.sort(tf.concat([word_ids, piece_ids], axis=1).to_tensor(), axis=1)
     repeated = ids[:, 1:] == ids[:, :-1]
-    return tf.concat([ids[:, :1], tf.where(repeated, tf.zeros_like(ids[:, 1:]), ids[:, 1:])],
-                     axis=1)
+    return tf.concat(
+        [ids[:, :1], tf.where(repeated, tf.zeros_like(ids[:, 1:]), ids[:, 1:])], axis=1
+    )
 
 
-def classification_data(*, dataset: str = "imdb_reviews", vocab_size: int, sequence_length: int,
-                        batch_size: int, data_dir=None, manual_dir=None, train_file=None,
-                        eval_file=None, labels=None, validation_fraction: float = 0.1,
-                        seed: int = 0, max_train_examples: int | None = None,
-                        shuffle_buffer: int = SHUFFLE_BUFFER) -> TaskData:
+def classification_data(
+    *,
+    dataset: str = "imdb_reviews",
+    vocab_size: int,
+    sequence_length: int,
+    batch_size: int,
+    data_dir=None,
+    manual_dir=None,
+    train_file=None,
+    eval_file=None,
+    labels=None,
+    validation_fraction: float = 0.1,
+    seed: int = 0,
+    max_train_examples: int | None = None,
+    shuffle_buffer: int = SHUFFLE_BUFFER,
+) -> TaskData:
     """Labeled texts as ``({"tokens": ids, "ngrams": features}, label)``: int64 word ids
     [B, T], T <= ``sequence_length``, the ``linear_features`` of the same words, and int64
     labels [B].
@@ -71,47 +84,71 @@ def classification_data(*, dataset: str = "imdb_reviews", vocab_size: int, seque
     check_int("sequence_length", sequence_length, 1)
     check_int("batch_size", batch_size, 1)
     if not 0 < validation_fraction < 1:
-        raise ValueError(f"validation_fraction={validation_fraction!r} is out of range; "
-                         f"expected a number in (0, 1)")
+        raise ValueError(
+            f"validation_fraction={validation_fraction!r} is out of range; "
+            f"expected a number in (0, 1)"
+        )
     files.check_pairing(train_file, eval_file)
     if train_file is not None:
-        examples, names = files.labeled_splits(train_file, eval_file, labels=labels,
-                                               validation_fraction=validation_fraction, seed=seed)
+        examples, names = files.labeled_splits(
+            train_file, eval_file, labels=labels, validation_fraction=validation_fraction, seed=seed
+        )
     elif labels is not None:
-        raise ValueError("labels= declares the classes of a train_file; a tfds dataset names "
-                         "its own classes")
+        raise ValueError(
+            "labels= declares the classes of a train_file; a tfds dataset names its own classes"
+        )
     else:
         examples, names = _tfds_examples(dataset, data_dir, manual_dir, validation_fraction)
     if max_train_examples is not None:
-        examples["train"] = examples["train"].take(check_int("max_train_examples",
-                                                             max_train_examples, 1))
+        examples["train"] = examples["train"].take(
+            check_int("max_train_examples", max_train_examples, 1)
+        )
 
-    vectorize = word_vectorizer(vocab_size, examples["train"].map(lambda text, label: text),
-                                standardize="lower_and_strip_punctuation")
+    vectorize = word_vectorizer(
+        vocab_size,
+        examples["train"].map(lambda text, label: text),
+        standardize="lower_and_strip_punctuation",
+    )
 
     def encode(text, label):
         return {"tokens": vectorize(text)[:sequence_length], "text": text}, label
 
     def with_features(inputs, label):  # of whole batches, each epoch: caches stay small
-        return {"tokens": inputs["tokens"],
-                "ngrams": linear_features(inputs["text"], sequence_length)}, label
+        return {
+            "tokens": inputs["tokens"],
+            "ngrams": linear_features(inputs["text"], sequence_length),
+        }, label
 
-    ids = {name: split.map(encode, num_parallel_calls=tf.data.AUTOTUNE)
-           .filter(lambda inputs, label: nonempty(inputs["tokens"])).cache()
-           for name, split in examples.items()}
+    ids = {
+        name: split.map(encode, num_parallel_calls=tf.data.AUTOTUNE)
+        .filter(lambda inputs, label: nonempty(inputs["tokens"]))
+        .cache()
+        for name, split in examples.items()
+    }
     sizes = fill_caches(ids)
 
     def batches(split, shuffle_buffer=None):
-        return bucket_by_length(split, length=lambda inputs, label: tf.shape(inputs["tokens"])[0],
-                                batch_size=batch_size, max_length=sequence_length,
-                                shuffle_buffer=shuffle_buffer, seed=seed
-                                ).map(with_features, num_parallel_calls=tf.data.AUTOTUNE
-                                      ).prefetch(tf.data.AUTOTUNE)
+        return (
+            bucket_by_length(
+                split,
+                length=lambda inputs, label: tf.shape(inputs["tokens"])[0],
+                batch_size=batch_size,
+                max_length=sequence_length,
+                shuffle_buffer=shuffle_buffer,
+                seed=seed,
+            )
+            .map(with_features, num_parallel_calls=tf.data.AUTOTUNE)
+            .prefetch(tf.data.AUTOTUNE)
+        )
 
-    return TaskData(train=batches(ids["train"], shuffle_buffer),
-                    validation=batches(ids["validation"]), test=batches(ids["test"]),
-                    vectorizers={"text": vectorize}, labels=names,
-                    train_examples=sizes["train"])
+    return TaskData(
+        train=batches(ids["train"], shuffle_buffer),
+        validation=batches(ids["validation"]),
+        test=batches(ids["test"]),
+        vectorizers={"text": vectorize},
+        labels=names,
+        train_examples=sizes["train"],
+    )
 
 
 def _tfds_examples(dataset, data_dir, manual_dir, validation_fraction):
@@ -128,5 +165,10 @@ def _tfds_examples(dataset, data_dir, manual_dir, validation_fraction):
         return text, tf.cast(example["label"], tf.int64)
 
     splits = standard_splits(builder, validation_fraction=validation_fraction)
-    return ({name: split.map(text_and_label, num_parallel_calls=tf.data.AUTOTUNE)
-             for name, split in splits.items()}, list(features["label"].names))
+    return (
+        {
+            name: split.map(text_and_label, num_parallel_calls=tf.data.AUTOTUNE)
+            for name, split in splits.items()
+        },
+        list(features["label"].names),
+    )

@@ -14,7 +14,7 @@ ops = keras.ops
 
 # Hash range of each kind of linear feature (words and pairs; character n-grams) made by
 # ``data.linear_features``; ``BagOfNgrams`` folds it into its own number of buckets.
-FEATURE_SPACE = 2 ** 30
+FEATURE_SPACE = 2**30
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -60,15 +60,19 @@ class BagOfNgrams(keras.layers.Layer):
     def build(self, input_shape):
         shape = (2 * self.buckets + 1, self.num_classes)
         self.table = self.add_weight(name="table", shape=shape, initializer="zeros")
-        self.ratio = self.add_weight(name="ratio", shape=shape, initializer="ones",
-                                     trainable=False)
+        self.ratio = self.add_weight(name="ratio", shape=shape, initializer="ones", trainable=False)
         self.log_likelihood = self.add_weight(
-            name="log_likelihood", shape=(self.buckets + 1, self.num_classes),
-            initializer="zeros", trainable=False)
-        self.log_prior = self.add_weight(name="log_prior", shape=(self.num_classes,),
-                                         initializer="zeros", trainable=False)
-        self.temperature = self.add_weight(name="temperature", shape=(), initializer="ones",
-                                           trainable=False)
+            name="log_likelihood",
+            shape=(self.buckets + 1, self.num_classes),
+            initializer="zeros",
+            trainable=False,
+        )
+        self.log_prior = self.add_weight(
+            name="log_prior", shape=(self.num_classes,), initializer="zeros", trainable=False
+        )
+        self.temperature = self.add_weight(
+            name="temperature", shape=(), initializer="ones", trainable=False
+        )
 
     def fold(self, features):
         """``linear_features`` ids -> ``[1, buckets]`` (words, pairs), ``(buckets, 2 * buckets]``
@@ -78,8 +82,9 @@ class BagOfNgrams(keras.layers.Layer):
         bucket += tf.where(features > FEATURE_SPACE, tf.constant(self.buckets, tf.int64), 0)
         return tf.where(features > 0, bucket, tf.zeros_like(bucket))
 
-    def start_from_naive_bayes(self, batches, validation=None, alpha: float = 1.0,
-                               nb_alpha: float = 0.5):
+    def start_from_naive_bayes(
+        self, batches, validation=None, alpha: float = 1.0, nb_alpha: float = 0.5
+    ):
         """Count features per class in ``batches`` of ``({"ngrams": features}, labels)``: set
         each feature's log-count ratio (``alpha``-smoothed) and naive Bayes' tables
         (``nb_alpha``-smoothed, as scikit-learn's ``MultinomialNB(alpha=0.5)``).
@@ -105,12 +110,14 @@ class BagOfNgrams(keras.layers.Layer):
         counts[:, 0] = 0  # padding
         inside = counts + alpha
         outside = counts.sum(axis=0, keepdims=True) - counts + alpha
-        ratio = (np.log(inside / inside.sum(axis=1, keepdims=True))
-                 - np.log(outside / outside.sum(axis=1, keepdims=True)))
-        words = counts[:, :self.buckets + 1]
+        ratio = np.log(inside / inside.sum(axis=1, keepdims=True)) - np.log(
+            outside / outside.sum(axis=1, keepdims=True)
+        )
+        words = counts[:, : self.buckets + 1]
         seen = words.sum(axis=0) > 0
-        likelihood = np.log((words + nb_alpha)
-                            / (words.sum(axis=1, keepdims=True) + nb_alpha * seen.sum()))
+        likelihood = np.log(
+            (words + nb_alpha) / (words.sum(axis=1, keepdims=True) + nb_alpha * seen.sum())
+        )
         if not self.built:
             self.build((None, None))
         self.ratio.assign(ratio.T.astype(self.ratio.dtype))
@@ -120,8 +127,14 @@ class BagOfNgrams(keras.layers.Layer):
         if validation is not None:
             self.temperature.assign(self._best_temperature(validation))
 
-    def fit_logistic_regression(self, batches, validation, learning_rate: float = 1e-3,
-                                patience: int = 2, max_epochs: int = 30):
+    def fit_logistic_regression(
+        self,
+        batches,
+        validation,
+        learning_rate: float = 1e-3,
+        patience: int = 2,
+        max_epochs: int = 30,
+    ):
         """Train the logistic regression alone on ``batches`` of ``({"ngrams": features},
         labels)`` until its ``validation`` loss stops falling (by 1e-3 for ``patience``
         epochs), keep its best epoch, then freeze the layer.
@@ -133,28 +146,44 @@ class BagOfNgrams(keras.layers.Layer):
 
         features = keras.Input(shape=(None,), dtype="int64")
         alone = keras.Model(features, self(features)[0])
-        alone.compile(keras.optimizers.Adam(learning_rate),
-                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        alone.compile(
+            keras.optimizers.Adam(learning_rate),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        )
         pick = lambda inputs, labels: (inputs["ngrams"], labels)  # noqa: E731
-        alone.fit(batches.map(pick), validation_data=validation.map(pick), epochs=max_epochs,
-                  shuffle=False,  # tf.data shuffles
-                  verbose=0, callbacks=[keras.callbacks.EarlyStopping(
-                      min_delta=1e-3, patience=patience, restore_best_weights=True)])
+        alone.fit(
+            batches.map(pick),
+            validation_data=validation.map(pick),
+            epochs=max_epochs,
+            shuffle=False,  # tf.data shuffles
+            verbose=0,
+            callbacks=[
+                keras.callbacks.EarlyStopping(
+                    min_delta=1e-3, patience=patience, restore_best_weights=True
+                )
+            ],
+        )
         self.trainable = False
 
     def _naive_bayes_scores(self, ids):
         """Class log-prior plus the log-likelihoods of the words and pairs among ``ids``."""
         words = (ids > 0) & (ids <= self.buckets)
-        likelihood = tf.gather(ops.cast(self.log_likelihood, "float32"),
-                               tf.where(words, ids, tf.zeros_like(ids)))
+        likelihood = tf.gather(
+            ops.cast(self.log_likelihood, "float32"), tf.where(words, ids, tf.zeros_like(ids))
+        )
         return ops.cast(self.log_prior, "float32") + tf.reduce_sum(
-            likelihood * tf.cast(words, tf.float32)[..., None], axis=1)
+            likelihood * tf.cast(words, tf.float32)[..., None], axis=1
+        )
 
     def _best_temperature(self, batches) -> float:
         import numpy as np
 
-        scores, labels = zip(*((self._naive_bayes_scores(self.fold(x["ngrams"])).numpy(),
-                                np.asarray(y)) for x, y in batches))
+        scores, labels = zip(
+            *(
+                (self._naive_bayes_scores(self.fold(x["ngrams"])).numpy(), np.asarray(y))
+                for x, y in batches
+            )
+        )
         scores, labels = np.concatenate(scores), np.concatenate(labels)
 
         def loss(temperature):
@@ -179,8 +208,12 @@ class BagOfNgrams(keras.layers.Layer):
         return (input_shape[0], self.num_classes), (input_shape[0], self.num_classes)
 
     def get_config(self):
-        return {**super().get_config(), "buckets": self.buckets,
-                "num_classes": self.num_classes, "l2": self.l2}
+        return {
+            **super().get_config(),
+            "buckets": self.buckets,
+            "num_classes": self.num_classes,
+            "l2": self.l2,
+        }
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -197,8 +230,11 @@ class PartsVote(keras.layers.Layer):
     def build(self, input_shape):
         parts = len(input_shape)
         self.part_weights = self.add_weight(
-            name="part_weights", shape=(parts,),
-            initializer=keras.initializers.Constant(1.0 / parts), trainable=False)
+            name="part_weights",
+            shape=(parts,),
+            initializer=keras.initializers.Constant(1.0 / parts),
+            trainable=False,
+        )
 
     def call(self, inputs, training=False):
         parts = [ops.log_softmax(ops.cast(x, "float32"), axis=-1) for x in inputs]
@@ -218,14 +254,22 @@ class PartsVote(keras.layers.Layer):
         parts = keras.Model(model.input, self.input)
         log_probs, labels = [], []
         for inputs, y in batches:
-            log_probs.append(np.stack([ops.log_softmax(ops.cast(p, "float32"), axis=-1)
-                                       for p in parts(inputs, training=False)]))
+            log_probs.append(
+                np.stack(
+                    [
+                        ops.log_softmax(ops.cast(p, "float32"), axis=-1)
+                        for p in parts(inputs, training=False)
+                    ]
+                )
+            )
             labels.append(np.asarray(y))
         log_probs, labels = np.concatenate(log_probs, axis=1), np.concatenate(labels)
         steps = round(1 / step)
-        grid = [np.array(w) / steps for w in itertools.product(range(steps + 1),
-                                                                 repeat=len(log_probs))
-                if sum(w) == steps]
+        grid = [
+            np.array(w) / steps
+            for w in itertools.product(range(steps + 1), repeat=len(log_probs))
+            if sum(w) == steps
+        ]
 
         def loss(weights):
             scores = np.tensordot(weights, log_probs, axes=1)

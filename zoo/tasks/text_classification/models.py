@@ -14,7 +14,7 @@ from zoo.checks import (
 from zoo.registry import register_model
 from zoo.tasks.common import CELLS, compile_model, recurrent_layer
 
-NGRAM_BUCKETS = 2 ** 17
+NGRAM_BUCKETS = 2**17
 # Logistic regression's C of about 1 over 5,000 texts (1 / (2 C n)), as the NBSVM baseline's.
 NGRAM_L2 = 1e-4
 
@@ -35,9 +35,25 @@ def check_classifier(s: dict) -> None:
     check_optional_positive("clipnorm", s["clipnorm"])
 
 
-def _classifier(*, name, vocab_size, embedding_dim, units, num_layers, num_classes, dropout,
-                embedding_dropout, ngram_buckets, ngram_l2, cell, bidirectional,
-                learning_rate, clipnorm, compile, use_cudnn="auto"):
+def _classifier(
+    *,
+    name,
+    vocab_size,
+    embedding_dim,
+    units,
+    num_layers,
+    num_classes,
+    dropout,
+    embedding_dropout,
+    ngram_buckets,
+    ngram_l2,
+    cell,
+    bidirectional,
+    learning_rate,
+    clipnorm,
+    compile,
+    use_cudnn="auto",
+):
     import keras
 
     from zoo.tasks.text_classification.layers import BagOfNgrams, MaskedMaxMeanPooling, PartsVote
@@ -48,11 +64,13 @@ def _classifier(*, name, vocab_size, embedding_dim, units, num_layers, num_class
     # mask_zero: right-padded batches of any length give the same answer per text.
     x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(tokens)
     # Word dropout: a dropped word is gone from every feature of its embedding.
-    x = keras.layers.Dropout(embedding_dropout, noise_shape=(None, None, 1),
-                             name="embedding_dropout")(x)
+    x = keras.layers.Dropout(
+        embedding_dropout, noise_shape=(None, None, 1), name="embedding_dropout"
+    )(x)
     for i in range(num_layers):
-        layer = recurrent_layer(cell, units, return_sequences=True, name=f"rnn_{i}",
-                                use_cudnn=use_cudnn)
+        layer = recurrent_layer(
+            cell, units, return_sequences=True, name=f"rnn_{i}", use_cudnn=use_cudnn
+        )
         if bidirectional:
             layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{i}")
         x = keras.layers.Dropout(dropout, name=f"dropout_{i}")(layer(x))
@@ -66,14 +84,19 @@ def _classifier(*, name, vocab_size, embedding_dim, units, num_layers, num_class
         # Wide and deep: linear models of hashed words, word pairs and pieces of words (the
         # models linear baselines are) beside the RNN, counted and trained before it
         # (TextClassification.before_fit); all three vote, weighted on validation texts.
-        wide, naive_bayes = BagOfNgrams(ngram_buckets, num_classes, l2=ngram_l2,
-                                        name="ngram_logits")(ngrams)
+        wide, naive_bayes = BagOfNgrams(
+            ngram_buckets, num_classes, l2=ngram_l2, name="ngram_logits"
+        )(ngrams)
         logits = PartsVote(name="wide_and_deep")([logits, wide, naive_bayes])
     probs = keras.layers.Activation("softmax", dtype="float32", name="probabilities")(logits)
     model = keras.Model({"tokens": tokens, "ngrams": ngrams}, probs, name=name)
     if compile:
-        compile_model(model, learning_rate=learning_rate, clipnorm=clipnorm,
-                      metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+        compile_model(
+            model,
+            learning_rate=learning_rate,
+            clipnorm=clipnorm,
+            metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        )
     return model
 
 
@@ -91,13 +114,24 @@ SENTIMENT_LSTM_CARD = ModelCard(
 
 
 @register_model(SENTIMENT_LSTM_CARD, check=check_classifier)
-def build_sentiment_lstm(*, vocab_size: int = 10000, embedding_dim: int = 128, units: int = 64,
-                         num_layers: int = 1, num_classes: int = 2, dropout: float = 0.5,
-                         embedding_dropout: float = 0.4, ngram_buckets: int = NGRAM_BUCKETS,
-                         ngram_l2: float = NGRAM_L2,
-                         cell: str = "lstm", bidirectional: bool = True,
-                         learning_rate: float = 1e-3, clipnorm: float | None = 1.0,
-                         compile: bool = True, use_cudnn="auto"):
+def build_sentiment_lstm(
+    *,
+    vocab_size: int = 10000,
+    embedding_dim: int = 128,
+    units: int = 64,
+    num_layers: int = 1,
+    num_classes: int = 2,
+    dropout: float = 0.5,
+    embedding_dropout: float = 0.4,
+    ngram_buckets: int = NGRAM_BUCKETS,
+    ngram_l2: float = NGRAM_L2,
+    cell: str = "lstm",
+    bidirectional: bool = True,
+    learning_rate: float = 1e-3,
+    clipnorm: float | None = 1.0,
+    compile: bool = True,
+    use_cudnn="auto",
+):
     """Sentiment classifier: Embedding(mask_zero) -> Bidirectional LSTM x num_layers ->
     max and mean over steps -> Dense; beside it, over hashed words, word pairs and
     character n-grams of the raw text, a logistic regression on naive-Bayes-scaled
@@ -110,12 +144,24 @@ def build_sentiment_lstm(*, vocab_size: int = 10000, embedding_dim: int = 128, u
     "ngrams": linear_features ids}`` (``zoo.tasks.text_classification.data``); output:
     class probabilities of shape (batch, num_classes).
     """
-    return _classifier(name="sentiment_lstm", vocab_size=vocab_size, embedding_dim=embedding_dim,
-                       units=units, num_layers=num_layers, num_classes=num_classes,
-                       dropout=dropout, embedding_dropout=embedding_dropout,
-                       ngram_buckets=ngram_buckets, ngram_l2=ngram_l2, cell=cell, bidirectional=bidirectional,
-                       learning_rate=learning_rate, clipnorm=clipnorm, compile=compile,
-                       use_cudnn=use_cudnn)
+    return _classifier(
+        name="sentiment_lstm",
+        vocab_size=vocab_size,
+        embedding_dim=embedding_dim,
+        units=units,
+        num_layers=num_layers,
+        num_classes=num_classes,
+        dropout=dropout,
+        embedding_dropout=embedding_dropout,
+        ngram_buckets=ngram_buckets,
+        ngram_l2=ngram_l2,
+        cell=cell,
+        bidirectional=bidirectional,
+        learning_rate=learning_rate,
+        clipnorm=clipnorm,
+        compile=compile,
+        use_cudnn=use_cudnn,
+    )
 
 
 TOPIC_GRU_CARD = ModelCard(
@@ -132,22 +178,45 @@ TOPIC_GRU_CARD = ModelCard(
 
 
 @register_model(TOPIC_GRU_CARD, check=check_classifier)
-def build_topic_gru(*, vocab_size: int = 10000, embedding_dim: int = 128, units: int = 128,
-                    num_layers: int = 1, num_classes: int = 4, dropout: float = 0.5,
-                    embedding_dropout: float = 0.4, ngram_buckets: int = NGRAM_BUCKETS,
-                    ngram_l2: float = NGRAM_L2,
-                    cell: str = "gru", bidirectional: bool = False,
-                    learning_rate: float = 1e-3, clipnorm: float | None = 1.0,
-                    compile: bool = True, use_cudnn="auto"):
+def build_topic_gru(
+    *,
+    vocab_size: int = 10000,
+    embedding_dim: int = 128,
+    units: int = 128,
+    num_layers: int = 1,
+    num_classes: int = 4,
+    dropout: float = 0.5,
+    embedding_dropout: float = 0.4,
+    ngram_buckets: int = NGRAM_BUCKETS,
+    ngram_l2: float = NGRAM_L2,
+    cell: str = "gru",
+    bidirectional: bool = False,
+    learning_rate: float = 1e-3,
+    clipnorm: float | None = 1.0,
+    compile: bool = True,
+    use_cudnn="auto",
+):
     """Topic classifier: Embedding(mask_zero) -> GRU x num_layers -> max and mean over
     steps -> Dense, and the linear models of ``build_sentiment_lstm``, voting together.
 
     Four classes by default (AG News: World, Sports, Business, Sci/Tech). Settings as
     ``build_sentiment_lstm``'s. Output: class probabilities of shape (batch, num_classes).
     """
-    return _classifier(name="topic_gru", vocab_size=vocab_size, embedding_dim=embedding_dim,
-                       units=units, num_layers=num_layers, num_classes=num_classes,
-                       dropout=dropout, embedding_dropout=embedding_dropout,
-                       ngram_buckets=ngram_buckets, ngram_l2=ngram_l2, cell=cell, bidirectional=bidirectional,
-                       learning_rate=learning_rate, clipnorm=clipnorm, compile=compile,
-                       use_cudnn=use_cudnn)
+    return _classifier(
+        name="topic_gru",
+        vocab_size=vocab_size,
+        embedding_dim=embedding_dim,
+        units=units,
+        num_layers=num_layers,
+        num_classes=num_classes,
+        dropout=dropout,
+        embedding_dropout=embedding_dropout,
+        ngram_buckets=ngram_buckets,
+        ngram_l2=ngram_l2,
+        cell=cell,
+        bidirectional=bidirectional,
+        learning_rate=learning_rate,
+        clipnorm=clipnorm,
+        compile=compile,
+        use_cudnn=use_cudnn,
+    )

@@ -11,22 +11,27 @@ class TextClassification(Task):
     flag_help = {
         "embedding_dropout": "share of words dropped from a text while training, in [0, 1)",
         "ngram_buckets": "hash buckets of the linear part, for words and pairs and as many for "
-                         "pieces of words; 0 leaves it out",
+        "pieces of words; 0 leaves it out",
         "ngram_l2": "L2 penalty on the linear part's weights (logistic regression's)",
     }
 
     def check_labels(self, config) -> None:
         if config.train_file is None:
-            raise ValueError(f"labels={config.labels!r} declares the classes of a train_file; "
-                             f"a tfds dataset names its own classes")
+            raise ValueError(
+                f"labels={config.labels!r} declares the classes of a train_file; "
+                f"a tfds dataset names its own classes"
+            )
         config.label_names()
 
     def load_data(self, config):
         from zoo.tasks.text_classification.data import classification_data
 
-        return classification_data(vocab_size=config.vocab_size, labels=config.label_names(),
-                                   sequence_length=config.sequence_length,
-                                   **config.data_source_settings())
+        return classification_data(
+            vocab_size=config.vocab_size,
+            labels=config.label_names(),
+            sequence_length=config.sequence_length,
+            **config.data_source_settings(),
+        )
 
     def data_settings(self, data) -> dict:
         return {**super().data_settings(data), "num_classes": len(data.labels)}
@@ -56,13 +61,21 @@ class TextClassification(Task):
         from zoo.data.files import label_ids, read_labeled
 
         texts, labels = read_labeled(file)
-        ids = np.array(label_ids(labels, [str(name) for name in predictor.metadata["labels"]],
-                                 file))
-        probs = np.concatenate([predictor.predict(texts[i:i + batch_size])["probabilities"]
-                                for i in range(0, len(texts), batch_size)])
+        ids = np.array(
+            label_ids(labels, [str(name) for name in predictor.metadata["labels"]], file)
+        )
+        probs = np.concatenate(
+            [
+                predictor.predict(texts[i : i + batch_size])["probabilities"]
+                for i in range(0, len(texts), batch_size)
+            ]
+        )
         chosen = probs[np.arange(len(ids)), ids]
-        return {"examples": len(ids), "accuracy": float((probs.argmax(axis=1) == ids).mean()),
-                "loss": float(-np.log(np.maximum(chosen, 1e-30)).mean())}
+        return {
+            "examples": len(ids),
+            "accuracy": float((probs.argmax(axis=1) == ids).mean()),
+            "loss": float(-np.log(np.maximum(chosen, 1e-30)).mean()),
+        }
 
 
 TASK = TextClassification()

@@ -1,0 +1,75 @@
+"""The forecaster's export signature.
+
+``serving_default(history)``: raw values, float32 [B, T, C] with T >= lookback (the last
+``lookback`` rows are read) and C the columns of ``labels.json`` in that order, plus
+``covariates`` float32 [B, lookback + horizon, K] where the model was trained with them
+(``zoo.data.series.time_features`` of each window's timestamps and the horizon's) ->
+``forecast`` float32 [B, horizon, C] in the series' own units and, where the model has
+quantiles, ``quantiles`` [B, horizon, C, Q] (levels in ``config.json``'s ``quantiles``).
+The training part's mean and deviation, which standardise the inputs and restore the
+outputs, are in the graph and in ``config.json``'s ``standardization``.
+"""
+
+from __future__ import annotations
+
+
+def forecaster_endpoints(model, vectorizers, labels):
+    import tensorflow as tf
+
+    from zoo.tasks.forecasting.layers import SegmentForecaster
+
+    network = next(layer for layer in model.layers if isinstance(layer, SegmentForecaster))
+    lookback, horizon, columns = network.lookback, network.horizon, network.num_series
+    scaler = vectorizers["scaler"]
+    mean = tf.reshape(tf.cast(scaler.mean, tf.float32), [-1])
+    std = tf.sqrt(tf.reshape(tf.cast(scaler.variance, tf.float32), [-1]))
+    if len(labels) != columns:
+        raise ValueError(f"{len(labels)} columns for a model of {columns} series")
+    levels = list(network.quantiles)
+    median = levels.index(0.5) if levels else 0
+
+    def forecast(history, covariates=None):
+        tf.debugging.assert_greater_equal(
+            tf.shape(history)[1],
+            lookback,
+            message=f"history must hold at least lookback={lookback} steps",
+        )
+        tf.debugging.assert_equal(
+            tf.shape(history)[2], columns, message=f"history must hold {columns} columns"
+        )
+        inputs = {"history": (history[:, -lookback:] - mean) / std}
+        if covariates is not None:
+            inputs["covariates"] = covariates
+        outputs = tf.cast(model(inputs, training=False), tf.float32) * std[:, None] + mean[:, None]
+        result = {"forecast": outputs[..., median]}
+        if levels:
+            result["quantiles"] = outputs
+        return result
+
+    history_spec = tf.TensorSpec([None, None, columns], tf.float32)
+    if network.num_covariates:
+        specs = [
+            history_spec,
+            tf.TensorSpec([None, lookback + horizon, network.num_covariates], tf.float32),
+        ]
+        fn = forecast
+    else:
+        specs = [history_spec]
+
+        def fn(history):
+            return forecast(history)
+
+    return (
+        {"serving_default": (fn, specs)},
+        {
+            "labels": list(labels),
+            "lookback": lookback,
+            "horizon": horizon,
+            "quantiles": levels,
+            "standardization": {
+                "columns": list(labels),
+                "mean": mean.numpy().tolist(),
+                "std": std.numpy().tolist(),
+            },
+        },
+    )
