@@ -113,7 +113,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--file", required=True, help="a CSV series (ETTh1.csv)")
     parser.add_argument("--horizons", type=int, nargs="+", default=[96, 192, 336, 720])
-    parser.add_argument("--lookback", type=int, default=96)
+    parser.add_argument("--lookback", type=int, help="steps read (default: the recipe's, 336)")
     parser.add_argument("--season", type=int, default=24, help="steps in a day (default: 24)")
     parser.add_argument(
         "--modes", nargs="+", choices=list(MODES), default=list(MODES), help="default: both"
@@ -129,6 +129,8 @@ def main(argv=None) -> None:
     from zoo.tasks.forecasting.data import forecasting_data
 
     print_machine()
+    if args.lookback is None:
+        args.lookback = RNNForecasterRecipe().lookback
     table: dict[str, dict[str, dict]] = {}
     found, timings = [], {}
     data_name = Path(args.file).stem

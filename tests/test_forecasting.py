@@ -120,7 +120,7 @@ def test_windows_and_time_features():
 
 
 def test_settings_are_checked_with_their_range():
-    with pytest.raises(ValueError, match="segment_length=24 must divide horizon=100"):
+    with pytest.raises(ValueError, match="segment_length=48 must divide horizon=100"):
         zoo.build("rnn_forecaster", horizon=100)
     with pytest.raises(ValueError, match="quantiles='0.1,0.9' must be levels"):
         zoo.build("rnn_forecaster", quantiles="0.1,0.9")

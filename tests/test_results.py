@@ -67,7 +67,17 @@ def test_the_documentation_marks_the_tables_it_shows():
         for page in render.pages(REPO)
         for m in render.MARKED.finditer(page.read_text(encoding="utf-8"))
     }
-    assert {"catalog", "models", "classifiers", "benchmarks"} <= marked
+    assert {"catalog", "models", "classifiers", "benchmarks", "forecasting"} <= marked
+
+
+def test_the_forecasting_table_puts_each_baseline_beside_the_forecaster():
+    table = render.forecasting_block()
+    recorded = [f for f in results.figures("rnn_forecaster") if f.metric == "mse"]
+    assert recorded and "| ETTh1, every column | **`rnn_forecaster`** |" in table
+    for name in ("DLinear", "seasonal naive", "last value"):
+        assert f"| {name} |" in table
+    for f in recorded:  # every horizon's figure in its column
+        assert f"{f.value:.3f} / " in table
 
 
 def test_record_replaces_a_figure_of_the_same_name_and_stamps_the_rest(tmp_path):
@@ -98,7 +108,7 @@ def test_a_marked_block_is_rewritten_and_an_unknown_one_named():
 
 def test_the_charts_are_drawn_from_the_results(tmp_path):
     drawn = render.draw_charts(tmp_path)
-    assert {p.name for p in drawn} >= {"classifiers.png", "language_models.png"}
+    assert {p.name for p in drawn} >= {"classifiers.png", "language_models.png", "forecasting.png"}
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in drawn)
     for p in drawn:  # the committed charts are the ones the results draw
         assert (REPO / render.CHARTS / p.name).is_file(), p.name

@@ -65,7 +65,10 @@ def list_models(pattern: str = "*") -> list[str]:
 
 
 def catalog(pattern: str = "*") -> str:
-    """The catalog as ``zoo list`` prints it: a row per model, its card's facts and figures."""
+    """The catalog as ``zoo list`` prints it: a row per model, its card's facts and headline
+    figures (the first 4 of each metric; the cards and ``docs/results.md`` have them all)."""
+    from zoo import results
+
     rows = [("name", "task", "architecture", "dataset", "params", "measured / anchor")]
     for name in list_models(pattern):
         card = model_card(name)
@@ -76,7 +79,7 @@ def catalog(pattern: str = "*") -> str:
                 card.architecture,
                 card.dataset,
                 f"{card.num_params:,}",
-                card.measured or f"anchor: {card.anchor}",
+                results.summary(name, card.headline, limit=4) or f"anchor: {card.anchor}",
             )
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]

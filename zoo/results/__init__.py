@@ -137,10 +137,11 @@ def library_versions() -> dict:
     return found
 
 
-def summary(name: str, metrics=(), directory=None) -> str:
+def summary(name: str, metrics=(), directory=None, limit: int | None = None) -> str:
     """A model's figures (those of ``metrics``, or all) in one line, by metric: ``accuracy:
     subj 0.9247 (NBSVM 0.9150), cr ...``; a split other than test is named after the data.
-    Empty where nothing is recorded."""
+    ``limit``: at most that many figures a metric, then how many more. Empty where nothing
+    is recorded."""
     groups: dict[str, list[str]] = {metric: [] for metric in metrics}
     for f in figures(name, directory=directory):
         if metrics and f.metric not in metrics:
@@ -149,4 +150,9 @@ def summary(name: str, metrics=(), directory=None) -> str:
         if f.baseline:
             shown += f" ({f.baseline['name']} {f.baseline['value']:#.4g})"
         groups.setdefault(f.metric, []).append(shown)
+    if limit is not None:
+        groups = {
+            metric: items[:limit] + ([f"{len(items) - limit} more"] if len(items) > limit else [])
+            for metric, items in groups.items()
+        }
     return "; ".join(f"{metric}: {', '.join(items)}" for metric, items in groups.items() if items)

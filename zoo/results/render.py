@@ -126,6 +126,54 @@ def long_range_memory_block() -> str:
     return "\n".join(rows) + "\n"
 
 
+def forecasting_block() -> str:
+    """Test MSE / MAE per horizon: the forecaster beside the baselines measured with it."""
+    found = _forecasts()
+    if not found:
+        return ""
+    horizons = sorted(
+        {h for by_model in found.values() for h in by_model.get("rnn_forecaster", {})}
+    )
+    rows = [
+        f"| series | model | {' | '.join(f'h{h}' for h in horizons)} |",
+        "|---" * (len(horizons) + 2) + "|",
+    ]
+    for series, by_model in found.items():
+        for model, by_horizon in by_model.items():
+            cells = [
+                f"{by_horizon[h]['mse']:.3f} / {by_horizon[h]['mae']:.3f}"
+                if h in by_horizon
+                else ""
+                for h in horizons
+            ]
+            name = f"**`{model}`**" if model == "rnn_forecaster" else model
+            rows.append(f"| {series} | {name} | {' | '.join(cells)} |")
+    return "\n".join(rows) + "\n"
+
+
+def _forecasts() -> dict:
+    """``{series: {model: {horizon: {"mse", "mae"}}}}`` from the forecaster's figures (split
+    ``test h96`` or ``test h96 (OT)``), their DLinear baselines and the naive forecasts kept
+    in their detail."""
+    found: dict = {}
+    for f in results.figures("rnn_forecaster"):
+        match = re.fullmatch(r"test h(\d+)(?: \((\w+)\))?", f.split)
+        if not match or f.metric not in ("mse", "mae"):
+            continue
+        horizon = int(match[1])
+        series = f"{f.data} {match[2]}" if match[2] else f"{f.data}, every column"
+        models = found.setdefault(series, {})
+        models.setdefault("rnn_forecaster", {}).setdefault(horizon, {})[f.metric] = f.value
+        if f.baseline:
+            models.setdefault(f.baseline["name"], {}).setdefault(horizon, {})[f.metric] = (
+                f.baseline["value"]
+            )
+        for key, name in (("seasonal_naive", "seasonal naive"), ("last_value", "last value")):
+            if key in f.detail:
+                models.setdefault(name, {})[horizon] = f.detail[key]
+    return found
+
+
 def curves_block() -> str:
     return "".join(
         f"![{model} on {data}: loss by epoch](img/curves_{model}.png)\n\n"
@@ -151,6 +199,7 @@ BLOCKS = {
     "benchmarks": benchmarks_block,
     "long-range-memory": long_range_memory_block,
     "curves": curves_block,
+    "forecasting": forecasting_block,
 }
 
 
@@ -230,6 +279,21 @@ def draw_charts(directory) -> list[Path]:
             ax.set_title(model, fontsize=10)
             ax.tick_params(labelsize=7)
         save(fig, "language_models.png")
+
+    forecasts = _forecasts()
+    if forecasts:
+        fig, axes = plt.subplots(1, len(forecasts), figsize=(4.5 * len(forecasts), 3.2))
+        for ax, (series, by_model) in zip(
+            axes if len(forecasts) > 1 else [axes], forecasts.items()
+        ):
+            for model, by_horizon in by_model.items():
+                horizons = sorted(h for h in by_horizon if "mse" in by_horizon[h])
+                ax.plot(horizons, [by_horizon[h]["mse"] for h in horizons], "o-", label=model)
+            ax.set_xlabel("horizon (steps)")
+            ax.set_ylabel("test MSE (standardised)")
+            ax.set_title(series, fontsize=10)
+            ax.legend(fontsize=8)
+        save(fig, "forecasting.png")
 
     for model, (data, history) in _histories().items():
         fig, ax = plt.subplots(figsize=(5, 3))

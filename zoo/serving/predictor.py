@@ -107,6 +107,20 @@ class Predictor:
         """``serving_default`` on a batch of texts (or one text, as a batch of one)."""
         return self.run("serving_default", {"text": _batch(texts)})
 
+    def forecast(self, history, covariates=None) -> dict:
+        """A forecaster's ``serving_default``: ``history`` [B, T, C] (or one window [T, C])
+        of raw values -> ``forecast`` (and ``quantiles``) in the same units."""
+        import numpy as np
+
+        history = np.asarray(history, dtype=np.float32)
+        one = history.ndim == 2
+        inputs = {"history": history[None] if one else history}
+        if covariates is not None:
+            covariates = np.asarray(covariates, dtype=np.float32)
+            inputs["covariates"] = covariates[None] if one else covariates
+        outputs = self.run("serving_default", inputs)
+        return {name: value[0] for name, value in outputs.items()} if one else outputs
+
     def next_words(self, text, k: int | None = None):
         """The ``k`` likeliest next tokens as ``(token, probability)`` pairs (per text)."""
         self._need("next_words")
@@ -316,12 +330,13 @@ def _to_numpy(tensor):
 
 def _graph_error(err) -> str:
     """The message of a failed in-graph check, without TensorFlow's node details."""
-    found = re.search(r"assertion failed: \[(.*)\]$", err.message, re.MULTILINE)
-    if found:
+    found = re.search(r"assertion failed: \[(.*?)\](?: \[|\s*$)", err.message, re.MULTILINE)
+    if found:  # the check's own message, the first of its bracketed parts
         return found.group(1)
     lines = [
         line.strip()
         for line in err.message.splitlines()
-        if line.strip() and not line.startswith(("Graph execution error", "Detected at"))
+        if line.strip()
+        and not line.startswith(("Graph execution error", "Detected at", "<stack traces"))
     ]
     return lines[0] if lines else "invalid input"

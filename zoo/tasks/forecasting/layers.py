@@ -197,10 +197,20 @@ class PinballLoss(keras.losses.Loss):
 
 @keras.saving.register_keras_serializable(package="zoo")
 class PointLoss(keras.losses.Loss):
-    """Mean squared error of the single forecast of [B, H, C, 1] against [B, H, C]."""
+    """Mean squared (``kind="mse"``) or absolute (``"mae"``) error of the single forecast
+    of [B, H, C, 1] against [B, H, C]."""
+
+    def __init__(self, kind="mse", name=None, **kwargs):
+        super().__init__(name=name or kind, **kwargs)
+        self.kind = kind
 
     def call(self, y_true, y_pred):
-        return ops.mean(ops.square(y_true - y_pred[..., 0]), axis=(-1, -2))
+        error = y_true - y_pred[..., 0]
+        error = ops.square(error) if self.kind == "mse" else ops.abs(error)
+        return ops.mean(error, axis=(-1, -2))
+
+    def get_config(self):
+        return {**super().get_config(), "kind": self.kind}
 
 
 @keras.saving.register_keras_serializable(package="zoo")

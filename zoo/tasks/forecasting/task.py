@@ -26,6 +26,7 @@ class Forecasting(Task):
         "lookback and horizon",
         "normalization": "per-window normalisation: last (subtract the last value), revin "
         "(standardise by the window, learned affine), none",
+        "loss": "the training loss of a point forecast: mse or mae (the test reports both)",
         "quantiles": "quantile levels to forecast with the pinball loss, e.g. 0.1,0.5,0.9 "
         "(default: a point forecast)",
     }
