@@ -16,6 +16,7 @@ from __future__ import annotations
 def forecaster_endpoints(model, vectorizers, labels):
     import tensorflow as tf
 
+    from zoo.tasks.common import checked
     from zoo.tasks.forecasting.layers import SegmentForecaster
 
     network = next(layer for layer in model.layers if isinstance(layer, SegmentForecaster))
@@ -29,14 +30,14 @@ def forecaster_endpoints(model, vectorizers, labels):
     median = levels.index(0.5) if levels else 0
 
     def forecast(history, covariates=None):
-        tf.debugging.assert_greater_equal(
-            tf.shape(history)[1],
-            lookback,
-            message=f"history must hold at least lookback={lookback} steps",
+        shape = tf.shape(history)
+        # Checked before anything reads it: the graph runs the check first.
+        history = checked(
+            history,
+            shape[1] >= lookback,
+            f"history must hold at least lookback={lookback} steps",
         )
-        tf.debugging.assert_equal(
-            tf.shape(history)[2], columns, message=f"history must hold {columns} columns"
-        )
+        history = checked(history, shape[2] == columns, f"history must hold {columns} columns")
         inputs = {"history": (history[:, -lookback:] - mean) / std}
         if covariates is not None:
             inputs["covariates"] = covariates
