@@ -35,6 +35,15 @@ def parse_names(text: str, what: str, allowed=None) -> list[str]:
     return names
 
 
+def check_series_file(train_file) -> None:
+    """The forecaster has no tfds dataset: it needs the user's series."""
+    if train_file is None:
+        raise ValueError(
+            "the forecaster trains on a CSV series: give --train-file series.csv (a time "
+            "column and numeric columns)"
+        )
+
+
 def forecasting_data(
     *,
     train_file,
@@ -56,11 +65,7 @@ def forecasting_data(
     check_int("lookback", lookback, 1)
     check_int("horizon", horizon, 1)
     check_int("batch_size", batch_size, 1)
-    if train_file is None:
-        raise ValueError(
-            "the forecaster trains on a CSV series: give --train-file series.csv (a time "
-            "column and numeric columns)"
-        )
+    check_series_file(train_file)
     covariate_names = parse_names(covariates, "covariates", COVARIATES)
     series = read_series(train_file)
     columns = parse_names(target, "target") or series.columns

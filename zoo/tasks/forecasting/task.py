@@ -33,16 +33,12 @@ class Forecasting(Task):
 
     def check_config(self, config) -> None:
         from zoo.data.series import parse_split
-        from zoo.tasks.forecasting.data import COVARIATES, parse_names
+        from zoo.tasks.forecasting.data import COVARIATES, check_series_file, parse_names
 
         super().check_config(config)
         parse_split(config.split)
         parse_names(config.covariates, "covariates", COVARIATES)
-        if config.train_file is None:
-            raise ValueError(
-                "the forecaster trains on a CSV series: give --train-file series.csv (a time "
-                "column and numeric columns)"
-            )
+        check_series_file(config.train_file)
 
     def load_data(self, config):
         from zoo.tasks.forecasting.data import forecasting_data
@@ -74,13 +70,11 @@ class Forecasting(Task):
         levels = parse_quantiles(config.quantiles)
         errors, inside = [], []
         for inputs, targets in test:
-            forecasts = model(inputs, training=False).numpy()
+            forecasts, values = model(inputs, training=False).numpy(), targets.numpy()
             point = forecasts[..., levels.index(0.5) if levels else 0]
-            errors.append(np.abs(point - targets.numpy()) * std)
+            errors.append(np.abs(point - values) * std)
             if len(levels) > 1:
-                inside.append(
-                    (forecasts[..., 0] <= targets.numpy()) & (targets.numpy() <= forecasts[..., -1])
-                )
+                inside.append((forecasts[..., 0] <= values) & (values <= forecasts[..., -1]))
         figures = {
             "mse": metrics["mse"],
             "mae": metrics["mae"],
@@ -98,11 +92,11 @@ class Forecasting(Task):
     def evaluate_file(self, predictor, file, batch_size: int) -> dict:
         """MSE and MAE on the standardised scale, and MAE in the file's units, of the
         export's forecasts for every window of the file (stride 1)."""
-        from zoo.data.series import read_series, windows
+        from zoo.data.series import windows
 
         config = predictor.metadata["config"]
         scale = config["standardization"]
-        series = read_series(file).select(scale["columns"])
+        series = export_series(config, file)
         lookback, horizon = config["lookback"], config["horizon"]
         histories, futures = windows(series.values, lookback, horizon)
         std = np.array(scale["std"])
@@ -142,6 +136,13 @@ class Forecasting(Task):
         return forecast_table(times, outputs, config)
 
 
+def export_series(config: dict, file):
+    """A user's CSV series, the export's columns in the export's order."""
+    from zoo.data.series import read_series
+
+    return read_series(file).select(config["standardization"]["columns"])
+
+
 def covariate_names(config: dict) -> list[str]:
     """The covariates an export was trained with, from its recorded recipe config."""
     from zoo.tasks.forecasting.data import parse_names
@@ -163,10 +164,8 @@ def covariate_windows(times, names, start, count, span) -> np.ndarray:
 
 def forecast_file(predictor, file):
     """A CSV's last ``lookback`` rows, the future timestamps and the export's outputs."""
-    from zoo.data.series import read_series
-
     config = predictor.metadata["config"]
-    series = read_series(file).select(config["standardization"]["columns"])
+    series = export_series(config, file)
     lookback, horizon = config["lookback"], config["horizon"]
     if len(series.values) < lookback:
         raise ValueError(
@@ -174,9 +173,10 @@ def forecast_file(predictor, file):
         )
     start = len(series.values) - lookback
     inputs = {"history": series.values[None, start:].astype(np.float32)}
-    if covariate_names(config):
+    covariates = covariate_names(config)
+    if covariates:
         inputs["covariates"] = covariate_windows(
-            series.times, covariate_names(config), start, 1, lookback + horizon
+            series.times, covariates, start, 1, lookback + horizon
         )
     outputs = predictor.run("serving_default", inputs)
     times = series.times[-1] + series.step * np.arange(1, horizon + 1)
