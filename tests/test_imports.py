@@ -11,11 +11,11 @@ PACKAGE = REPO / "zoo"
 # Lower layers never import higher ones: cli -> recipes -> training/serving/evaluation ->
 # export -> tasks -> registry/cards/data/results -> small shared modules.
 LAYERS = [
-    ("zoo.checks", "zoo.atomic", "zoo.layout", "zoo.startup"),
+    ("zoo.checks", "zoo.atomic", "zoo.layout", "zoo.startup", "zoo.textrules"),
     ("zoo.registry", "zoo.cards", "zoo.data", "zoo.results"),
     ("zoo.tasks",),
     ("zoo.export",),
-    ("zoo.training", "zoo.serving", "zoo.evaluation"),
+    ("zoo.training", "zoo.serving", "zoo.evaluation", "zoo.edge"),
     ("zoo.recipes",),
     ("zoo.cli",),
 ]

@@ -82,14 +82,23 @@ def _cmd_predict(args) -> int:
 
 
 def _cmd_generate(args) -> int:
-    """``zoo generate PATH PROMPT``: the prompt and its continuation."""
+    """``zoo generate PATH PROMPT``: the prompt and its continuation, read and written through
+    the export's streaming ``step`` signature (the state carried, each token read once)."""
+    from zoo.edge import Stream
     from zoo.serving import load
 
-    print(
-        load(args.path).generate(
-            args.prompt, max_length=args.max_length, temperature=args.temperature, seed=args.seed
-        )
-    )
+    stream = Stream(load(args.path)).feed(args.prompt)
+    continuation = stream.generate(args.max_length, temperature=args.temperature, seed=args.seed)
+    joint = "" if not args.prompt or not continuation else stream.separator
+    print(f"{args.prompt}{joint}{continuation}")
+    return 0
+
+
+def _cmd_export(args) -> int:
+    """``zoo export EXPORT_DIR --format litert|onnx [--quantize ...]``: the converted folder."""
+    from zoo.edge import convert
+
+    print(f"written: {convert(args.path, args.format, args.quantize, args.output)}")
     return 0
 
 
@@ -152,6 +161,7 @@ def _cmd_serve(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from importlib.metadata import version
 
+    from zoo.edge.convert import FORMATS, QUANTIZATIONS
     from zoo.registry import list_models
     from zoo.serving.config import SCANNED_POLICIES
 
@@ -222,6 +232,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
     p.set_defaults(func=_cmd_generate)
+
+    p = sub.add_parser(
+        "export",
+        help="convert an export to LiteRT or ONNX",
+        description="Convert one export version to LiteRT (model.tflite) or ONNX "
+        "(<signature>.onnx), with its vocabulary and config, for "
+        "phones and other runtimes; written to EXPORT_DIR/<format>[-<quantize>].",
+    )
+    p.add_argument("path", metavar="EXPORT_DIR", help="one version directory of an export")
+    p.add_argument("--format", required=True, choices=FORMATS, help="the file format")
+    p.add_argument(
+        "--quantize",
+        choices=sorted({q for qs in QUANTIZATIONS.values() for q in qs}),
+        default=None,
+        help="dynamic: int8 weights (LiteRT, ONNX); float16: half-size weights (LiteRT)",
+    )
+    p.add_argument("--output", default=None, help="folder to write instead")
+    p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("chat", help="talk to a chatbot export (reads stdin when piped)")
     p.add_argument("path", help="model directory (highest version) or one version directory")

@@ -85,6 +85,15 @@ def export_model(
     twin = model if portable else portable_twin(model, name, settings)
     endpoints, details = task.endpoints(twin, vectorizers, labels, max_length)
     labels = details.pop("labels", None)
+    if "edge" in details:  # what zoo.edge.tokenizer needs to reproduce each vectorizer
+        details["edge"] = {
+            **details["edge"],
+            "vectorizers": {
+                key: _vectorizer_settings(v)
+                for key, v in vectorizers.items()
+                if hasattr(v, "get_vocabulary")
+            },
+        }
     method_names = details.pop("method_names", {})
     archive = keras.export.ExportArchive()
     archive.track(twin)
@@ -181,6 +190,16 @@ def portable_twin(model, name: str, settings: dict, compile: bool = False):
     except ValueError as err:
         raise ValueError(f"settings {settings} do not rebuild the exported model: {err}") from err
     return twin
+
+
+def _vectorizer_settings(layer) -> dict:
+    """A vectorizer's standardization (by name) and split; a plain lookup has neither."""
+    config = layer.get_config()
+    standardize = config.get("standardize")
+    return {
+        "standardize": getattr(standardize, "__name__", standardize),
+        "split": config.get("split"),
+    }
 
 
 def _free_version(model_dir: Path, version) -> int:

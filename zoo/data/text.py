@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from zoo.textrules import LOWER_AND_SPLIT_PUNCTUATION, SPLIT_EDGE_PUNCTUATION, apply_in_graph
+
 # Marks of the chatbot's target sequences; the standardization keeps them whole.
 START, END = "[start]", "[end]"
 # Training examples shuffled at a time: every pipeline's default.
@@ -20,11 +22,7 @@ def lower_and_split_punctuation(text):
     square-bracketed marks (``[start]``, ``[end]``) stay whole. Pure TensorFlow,
     so it runs inside the ``TextVectorization`` layer of an export as in training.
     """
-    text = tf.strings.lower(text, encoding="utf-8")
-    text = tf.strings.regex_replace(text, "[\u2018\u2019]", "'")
-    text = tf.strings.regex_replace(text, r"([^\pL\pN\pM\s\[\]'])", r" \1 ")
-    text = tf.strings.regex_replace(text, r"(^|\s)'", r"\1' ")
-    return tf.strings.regex_replace(text, r"'(\s|$)", r" '\1")
+    return apply_in_graph(tf.strings.lower(text, encoding="utf-8"), LOWER_AND_SPLIT_PUNCTUATION)
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -36,9 +34,7 @@ def split_edge_punctuation(text):
     numbers are single tokens and ``join_words`` puts the text back as written.
     Curly apostrophes are made straight. Pure TensorFlow, for exports as for training.
     """
-    text = tf.strings.regex_replace(text, "[\u2018\u2019]", "'")
-    text = tf.strings.regex_replace(text, r"([^\pL\pN\pM\s]+)(\s|$)", r" \1\2")
-    return tf.strings.regex_replace(text, r"(^|\s)([^\pL\pN\pM\s\[]+)", r"\1\2 ")
+    return apply_in_graph(text, SPLIT_EDGE_PUNCTUATION)
 
 
 # Tokens written against the word before them, and after which the next word follows directly.

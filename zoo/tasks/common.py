@@ -98,6 +98,13 @@ def choose_next(logits, temperature, seed, step):
 # ---------------------------------------------------------------- export signature pieces
 
 
+# The batch of the id signatures that run whole recurrent layers (classifier, tagger,
+# chatbot encoder, forecaster window): LiteRT converts a Keras LSTM or GRU over a sequence
+# only where its batch is static ("TensorListReserve requires element_shape to be static").
+# One example a call is what an app on a device sends.
+EDGE_BATCH = 1
+
+
 def strings_spec():
     """A batch of raw strings: the first input of every export signature."""
     import tensorflow as tf

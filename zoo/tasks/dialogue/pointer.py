@@ -31,12 +31,14 @@ class CopyDistribution(keras.layers.Layer):
         vocabulary, gate, attention, source = inputs
         vocab_size = ops.shape(vocabulary)[-1]
         copied = (1.0 - gate) * ops.cast(attention, "float32")
-        known = ops.cast(source > UNKNOWN_ID, "float32")[:, None, :]
-        unknown = ops.cast(ops.equal(source, UNKNOWN_ID), "float32")[:, None, :]
+        # expand_dims, not [:, None, :]: LiteRT has no strided slice that adds an axis.
+        known = ops.expand_dims(ops.cast(source > UNKNOWN_ID, "float32"), 1)
+        unknown = ops.expand_dims(ops.cast(ops.equal(source, UNKNOWN_ID), "float32"), 1)
         # Sum each row's copy mass into its word's id: segment b * V + id of (b, s).
         batch, steps, positions = ops.shape(copied)
         segments = ops.reshape(
-            source + ops.cast(ops.arange(batch)[:, None] * vocab_size, source.dtype), [-1]
+            source + ops.cast(ops.expand_dims(ops.arange(batch), 1) * vocab_size, source.dtype),
+            [-1],
         )
         mass = ops.reshape(ops.transpose(copied * known, [0, 2, 1]), [-1, steps])
         summed = ops.segment_sum(mass, segments, num_segments=batch * vocab_size)

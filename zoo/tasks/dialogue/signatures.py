@@ -5,6 +5,12 @@ log-probability over GNMT's length penalty); ``reply_beam(text, beam_width)`` (w
 is greedy); ``reply_sampled(text, temperature, seed)``. No reply repeats a word
 trigram; replies stop at ``[end]``, cased and detokenized, with names copied from the
 message.
+
+For clients that run the search themselves (and the LiteRT and ONNX files):
+``encode(source)`` (int64 [1, steps] message ids, one message a call) -> ``keys`` and ``state`` (float32
+[batch, state_size], the decoder's starting state); ``decode_step(token, state, keys,
+source)`` (token int64 [batch]) -> ``probabilities`` over the vocabulary then the
+message's positions (a copied position stands for its word) and ``next_state``.
 """
 
 from __future__ import annotations
@@ -16,8 +22,16 @@ def chatbot_endpoints(model, vectorizers, max_length):
     """``reply`` (also ``serving_default``), ``reply_sampled`` and ``reply_beam``."""
     import tensorflow as tf
 
-    from zoo.tasks.common import checked, checked_temperature, strings_spec, text_vectorizer
+    from zoo.tasks.common import (
+        EDGE_BATCH,
+        checked,
+        checked_temperature,
+        strings_spec,
+        text_vectorizer,
+    )
+    from zoo.tasks.dialogue.models import decode_step, encode
     from zoo.tasks.dialogue.search import REPLY_BEAM_WIDTH, reply_search
+    from zoo.tasks.language_modeling.models import flat_state
 
     search = reply_search(model, text_vectorizer(vectorizers), max_length)
 
@@ -35,6 +49,23 @@ def chatbot_endpoints(model, vectorizers, max_length):
         )
         return {"reply": search(text, width)["reply"]}
 
+    _, _, start_states = encode(model, tf.zeros([1, 1], tf.int64))
+    sizes = [int(state.shape[-1]) for state in start_states]
+
+    def encode_ids(source):
+        keys, _, states = encode(model, source)
+        return {"keys": tf.cast(keys, tf.float32), "state": flat_state(states)}
+
+    def decode_ids(token, state, keys, source):
+        states = tf.split(state, sizes, axis=-1)
+        probabilities, states = decode_step(model, token, states, keys, source != 0, source)
+        return {
+            "probabilities": tf.cast(probabilities, tf.float32),
+            "next_state": flat_state(states),
+        }
+
+    ids = tf.TensorSpec([None, None], tf.int64)
+    one_message = tf.TensorSpec([EDGE_BATCH, None], tf.int64)
     return {
         "reply": (reply, [strings_spec()]),  # the first endpoint doubles as serving_default
         "reply_sampled": (
@@ -42,4 +73,19 @@ def chatbot_endpoints(model, vectorizers, max_length):
             [strings_spec(), tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.int64)],
         ),
         "reply_beam": (reply_beam, [strings_spec(), tf.TensorSpec([], tf.int32)]),
-    }, {}
+        "encode": (encode_ids, [one_message]),
+        "decode_step": (
+            decode_ids,
+            [
+                tf.TensorSpec([None], tf.int64),
+                tf.TensorSpec([None, sum(sizes)], tf.float32),
+                tf.TensorSpec(
+                    [None, None, int(model.get_layer("attention_keys").units)], tf.float32
+                ),
+                ids,
+            ],
+        ),
+    }, {
+        "state_size": sum(sizes),
+        "edge": {"signatures": ["encode", "decode_step"], "text": "chatbot"},
+    }

@@ -1,4 +1,4 @@
-"""The forecaster's export signature.
+"""The forecaster's export signatures.
 
 ``serving_default(history)``: raw values, float32 [B, T, C] with T >= lookback (the last
 ``lookback`` rows are read) and C the columns of ``labels.json`` in that order, plus
@@ -8,22 +8,28 @@
 quantiles, ``quantiles`` [B, horizon, C, Q] (levels in ``config.json``'s ``quantiles``).
 The training part's mean and deviation, which standardise the inputs and restore the
 outputs, are in the graph and in ``config.json``'s ``standardization``.
+``forecast_window``: the same on one window of exactly ``lookback`` rows (B = 1), for the
+LiteRT and ONNX files. No streaming signature: each window is normalised by its own last
+value, so every new row changes what the whole window reads.
 """
 
 from __future__ import annotations
 
 
 def forecaster_endpoints(model, vectorizers, labels):
+    import numpy as np
     import tensorflow as tf
 
-    from zoo.tasks.common import checked
+    from zoo.tasks.common import EDGE_BATCH, checked
     from zoo.tasks.forecasting.layers import SegmentForecaster
 
     network = next(layer for layer in model.layers if isinstance(layer, SegmentForecaster))
     lookback, horizon, columns = network.lookback, network.horizon, network.num_series
     scaler = vectorizers["scaler"]
-    mean = tf.reshape(tf.cast(scaler.mean, tf.float32), [-1])
-    std = tf.sqrt(tf.reshape(tf.cast(scaler.variance, tf.float32), [-1]))
+    # numpy, not eager tensors: constants in each graph, not captured inputs (which ONNX
+    # conversion would leave as inputs of its own).
+    mean = np.reshape(scaler.mean, [-1]).astype(np.float32)
+    std = np.sqrt(np.reshape(scaler.variance, [-1])).astype(np.float32)
     if len(labels) != columns:
         raise ValueError(f"{len(labels)} columns for a model of {columns} series")
     levels = list(network.quantiles)
@@ -46,30 +52,33 @@ def forecaster_endpoints(model, vectorizers, labels):
             result["quantiles"] = outputs
         return result
 
-    history_spec = tf.TensorSpec([None, None, columns], tf.float32)
+    def specs(batch, steps):
+        history = tf.TensorSpec([batch, steps, columns], tf.float32)
+        covariates = tf.TensorSpec([batch, lookback + horizon, network.num_covariates], tf.float32)
+        return [history, covariates] if network.num_covariates else [history]
+
     if network.num_covariates:
-        specs = [
-            history_spec,
-            tf.TensorSpec([None, lookback + horizon, network.num_covariates], tf.float32),
-        ]
         fn = forecast
     else:
-        specs = [history_spec]
 
         def fn(history):
             return forecast(history)
 
     return (
-        {"serving_default": (fn, specs)},
+        {
+            "serving_default": (fn, specs(None, None)),
+            "forecast_window": (fn, specs(EDGE_BATCH, lookback)),
+        },
         {
             "labels": list(labels),
             "lookback": lookback,
             "horizon": horizon,
             "quantiles": levels,
+            "edge": {"signatures": ["forecast_window"], "text": None},
             "standardization": {
                 "columns": list(labels),
-                "mean": mean.numpy().tolist(),
-                "std": std.numpy().tolist(),
+                "mean": mean.tolist(),
+                "std": std.tolist(),
             },
         },
     )

@@ -82,6 +82,22 @@ def initial_states(model, batch_size):
     ]
 
 
+def flat_state(states):
+    """Every layer's state side by side: one float32 [batch, state_size] tensor."""
+    import tensorflow as tf
+
+    return tf.concat([tf.cast(s, tf.float32) for s in tf.nest.flatten(states)], axis=-1)
+
+
+def unflat_state(model, state):
+    """``flat_state``'s inverse: a [batch, state_size] tensor -> each layer's states."""
+    import tensorflow as tf
+
+    template = initial_states(model, 1)
+    sizes = [int(s.shape[-1]) for s in tf.nest.flatten(template)]
+    return tf.nest.pack_sequence_as(template, tf.split(state, sizes, axis=-1))
+
+
 def step(model, token, states):
     """Advance a language model one token: (batch,) ids -> (probabilities, new states).
 

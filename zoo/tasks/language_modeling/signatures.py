@@ -7,6 +7,12 @@ and ``continuation``; ``log_likelihood(text)`` -> ``nats`` and ``tokens`` of eac
 whole. An empty prompt starts from the padding id. ``tf.while_loop``s carry the recurrent
 states, one cell call per token (``models.step``); temperature 0 decodes greedily and
 sampling is seeded by ``(seed, step)``; padding and ``[UNK]`` are never emitted.
+
+``step(ids, state)`` -> ``probabilities`` (of the token after the last id) and
+``next_state``: the streaming signature, for clients that keep the state between calls
+(``zoo.edge.Stream``) and for the LiteRT and ONNX files. ``ids`` is int64 [batch, steps];
+``state`` float32 [batch, state_size], every layer's state side by side (zeros to start;
+``state_size`` in ``assets/config.json``).
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ def language_model_endpoints(model, vectorizers, max_length):
         text_vectorizer,
         vocabulary,
     )
-    from zoo.tasks.language_modeling.models import initial_states, step
+    from zoo.tasks.language_modeling.models import flat_state, initial_states, step, unflat_state
 
     vectorizer = text_vectorizer(vectorizers)
     context = max_length  # prompts keep their last `context` tokens
@@ -38,6 +44,7 @@ def language_model_endpoints(model, vectorizers, max_length):
     separator = "" if level == "char" else " "
     tokens, allowed = token_tables(vocabulary(vectorizer), model.output_shape[-1])
     num_allowed = int(sum(allowed))
+    state_size = int(flat_state(initial_states(model, 1)).shape[-1])
     allowed = tf.constant(allowed)
 
     def prime(text):
@@ -61,6 +68,18 @@ def language_model_endpoints(model, vectorizers, max_length):
             lambda t, *_: t < tf.shape(ids)[1], body, (tf.constant(0), probs, states)
         )
         return probs, states
+
+    def stream_step(ids, state):
+        states = unflat_state(model, state)
+        probs = tf.zeros([tf.shape(ids)[0], model.output_shape[-1]])
+
+        def body(t, probs, states):
+            return (t + 1, *step(model, ids[:, t], states))
+
+        _, probs, states = tf.while_loop(
+            lambda t, *_: t < tf.shape(ids)[1], body, (tf.constant(0), probs, states)
+        )
+        return {"probabilities": tf.cast(probs, tf.float32), "next_state": flat_state(states)}
 
     def top_words(text, k):
         probs, _ = prime(text)
@@ -133,7 +152,15 @@ def language_model_endpoints(model, vectorizers, max_length):
             generate,
             [strings_spec(), scalar, tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.int64)],
         ),
-    }, {"level": level}
+        "step": (
+            stream_step,
+            [tf.TensorSpec([None, None], tf.int64), tf.TensorSpec([None, state_size], tf.float32)],
+        ),
+    }, {
+        "level": level,
+        "state_size": state_size,
+        "edge": {"signatures": ["step"], "text": "language_model"},
+    }
 
 
 def log_probs(probs, allowed):

@@ -6,39 +6,30 @@
 tag, in ``labels.json``'s order; the CRF's marginals where the model has one).
 ``tag_tokens(tokens, lengths)``: already tokenized sentences, a padded string matrix and
 each row's length, with the same outputs. Each sentence keeps its first ``max_length``
-tokens.
+tokens. ``tag_ids(words, chars, lengths)``: the model on ids (int64 [B, T] lowercased
+word ids, [B, T, C] character ids of each token, [B] lengths) -> ``tag_ids`` (int64
+[B, T], -1 after a sentence's end) and ``probabilities``, one sentence a call (B = 1);
+the LiteRT and ONNX files hold it, fed by ``zoo.edge.tokenizer``.
 """
 
 from __future__ import annotations
 
-# A small English tokenizer in the style of Universal Dependencies' English treebanks, for
-# a sentence a text: clitics (n't, 's, 're, 've, 'll, 'm, 'd) and punctuation are tokens of
-# their own; a comma only at a word's end (1,000 stays whole) and a period only at the
-# text's end (Mr. and 3.5 stay whole). Text in other conventions goes through ``tag_tokens``.
-SPLITS = (
-    (r"(?i)(\w)(n't)\b", r"\1 \2"),
-    (r"(?i)(\w)('s|'re|'ve|'ll|'m|'d)\b", r"\1 \2"),
-    (r"([!?;:()\[\]{}\"“”‘’…])", r" \1 "),
-    (r",(\s|$)", r" ,\1"),
-    (r"\.\s*$", r" ."),
-)
+from zoo.textrules import TAGGER_SPLITS, apply_in_graph
 
 
 def tokenize(text):
     """Raw sentences [B] -> tokens [B, T] (string, "" pads) and lengths [B]."""
     import tensorflow as tf
 
-    for pattern, replacement in SPLITS:
-        text = tf.strings.regex_replace(text, pattern, replacement)
-    tokens = tf.strings.split(text)
+    tokens = tf.strings.split(apply_in_graph(text, TAGGER_SPLITS))
     return tokens.to_tensor(""), tf.cast(tokens.row_lengths(), tf.int64)
 
 
 def tagger_endpoints(model, vectorizers, labels, max_length):
     import tensorflow as tf
 
-    from zoo.tasks.common import strings_spec, text_vectorizer
-    from zoo.tasks.sequence_tagging.data import spell
+    from zoo.tasks.common import EDGE_BATCH, strings_spec, text_vectorizer
+    from zoo.tasks.sequence_tagging.data import MAX_WORD_CHARS, spell
     from zoo.tasks.sequence_tagging.models import decode, tag_probabilities
 
     words, chars = text_vectorizer(vectorizers, "words"), text_vectorizer(vectorizers, "chars")
@@ -55,18 +46,23 @@ def tagger_endpoints(model, vectorizers, labels, max_length):
         tokens = tf.where(real, tokens, "")
         spelled = spell(chars, tokens)
         spelled = tf.pad(spelled, [[0, 0], [0, 0], [0, tf.maximum(0, 1 - tf.shape(spelled)[2])]])
-        inputs = {
-            "words": tf.where(real, words(tf.strings.lower(tokens, encoding="utf-8")), 0),
-            "chars": spelled,
-        }
-        logits = tf.cast(model(inputs, training=False), tf.float32)
-        ids = tf.where(real, decode(model, logits, real), -1)
-        probabilities = tag_probabilities(model, logits, real)
+        outputs = tag_ids(
+            tf.where(real, words(tf.strings.lower(tokens, encoding="utf-8")), 0), spelled, lengths
+        )
         return {
             "tokens": tokens,
-            "tags": tf.gather(table, ids + 1),
+            "tags": tf.gather(table, outputs["tag_ids"] + 1),
             "lengths": lengths,
-            "probabilities": probabilities * tf.cast(real, tf.float32)[..., None],
+            "probabilities": outputs["probabilities"],
+        }
+
+    def tag_ids(words, chars, lengths):
+        real = tf.sequence_mask(lengths, tf.shape(words)[1])
+        logits = tf.cast(model({"words": words, "chars": chars}, training=False), tf.float32)
+        return {
+            "tag_ids": tf.where(real, decode(model, logits, real), -1),
+            "probabilities": tag_probabilities(model, logits, real)
+            * tf.cast(real, tf.float32)[..., None],
         }
 
     def tag_text(text):
@@ -79,6 +75,17 @@ def tagger_endpoints(model, vectorizers, labels, max_length):
                 tag_tokens,
                 [tf.TensorSpec([None, None], tf.string), tf.TensorSpec([None], tf.int64)],
             ),
+            "tag_ids": (
+                tag_ids,
+                [
+                    tf.TensorSpec([EDGE_BATCH, None], tf.int64),
+                    tf.TensorSpec([EDGE_BATCH, None, None], tf.int64),
+                    tf.TensorSpec([EDGE_BATCH], tf.int64),
+                ],
+            ),
         },
-        {"labels": labels},
+        {
+            "labels": labels,
+            "edge": {"signatures": ["tag_ids"], "text": "tagger", "max_word_chars": MAX_WORD_CHARS},
+        },
     )

@@ -12,6 +12,7 @@ from zoo.data.sources import find_builder, prepare, require_features, standard_s
 from zoo.data.task import TaskData
 from zoo.data.text import SHUFFLE_BUFFER, bucket_by_length, fill_caches, nonempty, word_vectorizer
 from zoo.tasks.text_classification.layers import FEATURE_SPACE
+from zoo.textrules import LINEAR_FEATURE_WORDS, apply_in_graph
 
 DATASETS = ("imdb_reviews", "ag_news_subset")
 # Text features, joined with a space, in the order a reader meets them.
@@ -33,7 +34,7 @@ def linear_features(texts, max_words: int):
     its with ``disappointed``). The first ``max_words`` words of a text count.
     """
     lowered = tf.strings.lower(tf.convert_to_tensor(texts, tf.string), encoding="utf-8")
-    words = tf.strings.split(tf.strings.regex_replace(lowered, r"([^\pL\pN\s])", r" \1 "))
+    words = tf.strings.split(apply_in_graph(lowered, LINEAR_FEATURE_WORDS))
     words = words[:, :max_words]
     grams = tf.strings.ngrams(words, ngram_width=(1, 2), separator=" ")
     word_ids = tf.strings.to_hash_bucket_fast(grams, FEATURE_SPACE) + 1

@@ -1,0 +1,283 @@
+"""LiteRT and ONNX files and streaming: every catalog model converts to both formats and
+answers in its own runtime as its SavedModel does; the plain-Python tokenizer makes the
+exports' ids from the tasks' test files; a Stream carries a language model's state."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import zoo
+from zoo.cli import main as zoo_main
+from zoo.data.conll import read_tagged
+from zoo.edge import Stream, Tokenizer, convert
+from zoo.edge import load as load_edge
+from zoo.edge.tokenizer import lower_utf8, split_whitespace
+from zoo.export import export_model
+from zoo.tasks.sequence_tagging.signatures import tokenize
+from zoo.tasks.text_classification.data import linear_features
+
+import helpers as fx
+
+TAGGED = fx.REPO / "tests" / "data" / "en_ewt_sample" / "test.conllu"
+PAIRS = fx.REPO / "tests" / "data" / "sgd_pairs" / "test.tsv"
+SHAKESPEARE = fx.REPO / "data" / "tiny_shakespeare" / "input.txt"
+TRICKY = [
+    "",
+    "  Tabs\tand\nnewlines\n",
+    "İstanbul ÀÉÎ ǅ straße Ⱟ",
+    "“Curly” ‘quotes’ don't o'er 'tis rock 'n' roll'",
+    "11:30 am, 408-247-8880... U.S.A! [start] [end] (brackets) {braces}",
+    "emoji 🙂 and 中文 text; ﬁ ligature\u00a0nbsp",
+]
+
+
+def task_test_lines(limit: int = 120) -> list[str]:
+    """Real text of every task's test files: dialogue messages and replies, treebank
+    sentences, Shakespeare's lines, and strings that test the edges of the rules."""
+    pairs = [part for line in PAIRS.read_text().splitlines()[:limit] for part in line.split("\t")]
+    sentences = [" ".join(tokens) for tokens, _ in read_tagged(TAGGED)[:limit]]
+    verse = SHAKESPEARE.read_text().splitlines()[:limit]
+    return pairs + sentences + verse + TRICKY
+
+
+def tiny_exports(base) -> dict:
+    """An untrained tiny export of every catalog model (version directories by name)."""
+    from zoo.tasks.sequence_tagging.data import vectorizers as tagger_vectorizers
+
+    made = {kind: fx.make(kind) for kind in ("classifier", "word_lm", "char_lm", "chatbot")}
+    out = {m.name: fx.export(m, base) for m in made.values()}
+    text = made["classifier"].vectorizers["text"]
+    keras.utils.set_random_seed(0)
+    topic = zoo.build("topic_gru", units=8, embedding_dim=8, vocab_size=text.vocabulary_size())
+    out["topic_gru"] = export_model(
+        topic,
+        name="topic_gru",
+        settings=dict(units=8, embedding_dim=8, vocab_size=text.vocabulary_size()),
+        vectorizers={"text": text},
+        labels=["a", "b", "c", "d"],
+        base_dir=base,
+        max_length=16,
+    )
+    sentences = read_tagged(TAGGED)
+    words, chars = tagger_vectorizers(sentences, 500)
+    tags = sorted({t for _, ts in sentences for t in ts})
+    settings = dict(
+        vocab_size=words.vocabulary_size(),
+        char_vocab_size=chars.vocabulary_size(),
+        num_tags=len(tags),
+        units=8,
+        embedding_dim=8,
+        char_dim=8,
+        char_filters=8,
+        num_layers=1,
+    )
+    out["bilstm_tagger"] = export_model(
+        zoo.build("bilstm_tagger", **settings),
+        name="bilstm_tagger",
+        settings=settings,
+        vectorizers={"words": words, "chars": chars},
+        labels=tags,
+        base_dir=base,
+        max_length=64,
+    )
+    settings = dict(lookback=24, horizon=12, num_series=2, segment_length=12, units=8)
+    scaler = keras.layers.Normalization(mean=[10.0, 20.0], variance=[4.0, 1.0], name="scaler")
+    scaler.build((None, 2))
+    out["rnn_forecaster"] = export_model(
+        zoo.build("rnn_forecaster", **settings),
+        name="rnn_forecaster",
+        settings=settings,
+        vectorizers={"scaler": scaler},
+        labels=["load", "temp"],
+        base_dir=base,
+    )
+    return out
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    return tiny_exports(tmp_path_factory.mktemp("edge-exports"))
+
+
+def id_inputs(predictor, signature: str, rng) -> list[dict]:
+    """Inputs of an id signature: the tokenizer's on real text, else numbers."""
+    tokenizer = Tokenizer.from_folder(predictor.path)
+    state_size = predictor.config.get("state_size", 0)
+    if signature == "forecast_window":
+        return [{"history": rng.normal(15, 3, [1, 24, 2]).astype(np.float32)} for _ in range(3)]
+    if signature == "step":
+        return [
+            {"ids": tokenizer.inputs(text)["ids"], "state": rng.normal(size=[1, state_size])}
+            for text in task_test_lines(4)[:6]
+        ]
+    if signature == "decode_step":
+        encoded = predictor.run_arrays("encode", {"source": tokenizer.inputs("hi there")["ids"]})
+        source = tokenizer.inputs("hi there")["ids"]
+        return [
+            {
+                "token": np.array([t], np.int64),
+                "state": encoded["state"],
+                "keys": encoded["keys"],
+                "source": source,
+            }
+            for t in (2, 5, 7)
+        ]
+    texts = task_test_lines(3)[:8]
+    if signature == "encode":
+        return [{"source": tokenizer.inputs(t)["ids"]} for t in texts if t.strip()]
+    return [tokenizer.inputs(t) for t in texts]
+
+
+MODELS = [
+    "sentiment_lstm",
+    "topic_gru",
+    "next_word_rnn",
+    "stacked_lstm",
+    "chatbot",
+    "bilstm_tagger",
+    "rnn_forecaster",
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("format", ["litert", "onnx"])
+@pytest.mark.parametrize("model", MODELS)
+def test_every_model_converts_and_answers_as_its_saved_model(exported, model, format, tmp_path):
+    predictor = zoo.load(exported[model])
+    folder = convert(exported[model], format, output=tmp_path / format)
+    edge = load_edge(folder)
+    assert sorted(edge.signatures) == sorted(predictor.config["edge"]["signatures"])
+    rng = np.random.default_rng(0)
+    for signature in edge.signatures:
+        for inputs in id_inputs(predictor, signature, rng):
+            inputs = {
+                k: np.asarray(v, dtype=predictor.input_specs(signature)[k].dtype.as_numpy_dtype)
+                for k, v in inputs.items()
+            }
+            want = predictor.run_arrays(signature, inputs)
+            got = edge.run(signature, inputs)
+            assert set(got) == set(want)
+            for name in want:
+                np.testing.assert_allclose(got[name], want[name], atol=1e-4, rtol=0, err_msg=name)
+
+
+def test_the_tokenizer_makes_the_vectorizers_ids_on_every_tasks_test_files():
+    lines = task_test_lines()
+    standardizations = {
+        "lower_and_strip_punctuation": "lower_and_strip_punctuation",
+        "lower_and_split_punctuation": zoo.data.text.lower_and_split_punctuation,
+        "split_edge_punctuation": zoo.data.text.split_edge_punctuation,
+    }
+    for name, standardize in standardizations.items():
+        for split in ("whitespace", "character"):
+            layer = keras.layers.TextVectorization(standardize=standardize, split=split)
+            layer.adapt(tf.constant(lines[::2]))  # unseen words too, from the other half
+            tokenizer = Tokenizer(
+                {
+                    "edge": {
+                        "text": "language_model",
+                        "vectorizers": {"text": {"standardize": name, "split": split}},
+                    }
+                },
+                {"text": layer.get_vocabulary()},
+            )
+            want = layer(tf.constant(lines)).numpy()
+            for i, line in enumerate(lines):
+                ids = tokenizer.encode(line)
+                assert ids == want[i][: len(ids)].tolist() and not want[i][len(ids) :].any(), (
+                    name,
+                    split,
+                    line,
+                )
+
+
+def test_the_tokenizer_makes_the_linear_features_and_tagger_tokens_alike():
+    lines = task_test_lines()
+    tokenizer = Tokenizer(
+        {
+            "max_length": 40,
+            "edge": {
+                "text": "classifier",
+                "feature_space": 2**30,
+                "piece_chars": 20,
+                "vectorizers": {},
+            },
+        },
+        {},
+    )
+    np.testing.assert_array_equal(
+        tokenizer.linear_features(lines), linear_features(tf.constant(lines), 40).numpy()
+    )
+    tokens, lengths = tokenize(tf.constant(lines))
+    for i, line in enumerate(lines):
+        from zoo import textrules
+        from zoo.edge.tokenizer import apply_rules
+
+        words = split_whitespace(apply_rules(line, textrules.TAGGER_SPLITS))
+        assert words == [t.decode() for t in tokens[i, : lengths[i]].numpy()], line
+    assert lower_utf8("ÀÉÎ İ Ⱟ") == tf.strings.lower("ÀÉÎ İ Ⱟ", encoding="utf-8").numpy().decode()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["saved_model", "litert"])
+def test_a_stream_carries_the_state_and_answers_as_the_whole_prefix(exported, backend, tmp_path):
+    predictor = zoo.load(exported["next_word_rnn"])
+    model = (
+        predictor
+        if backend == "saved_model"
+        else load_edge(convert(predictor.path, "litert", output=tmp_path / "litert"))
+    )
+    stream = Stream(model).feed("the cat sat").feed(" on the")
+    want = predictor.next_words("the cat sat on the", k=3)
+    got = stream.next_words(3)
+    assert [t for t, _ in got] == [t for t, _ in want]
+    np.testing.assert_allclose([p for _, p in got], [p for _, p in want], atol=1e-5)
+    assert stream.tokens_read == 5
+    greedy = Stream(model).feed("a dog").generate(6, temperature=0)
+    assert predictor.generate("a dog", max_length=6, temperature=0) == f"a dog {greedy}"
+    sampled = [Stream(model).feed("a dog").generate(6, temperature=1.0, seed=s) for s in (1, 1, 2)]
+    assert sampled[0] == sampled[1]
+
+
+@pytest.mark.slow
+def test_zoo_export_writes_a_quantised_folder_once(exported, capsys):
+    version = exported["stacked_lstm"]
+    assert zoo_main(["export", str(version), "--format", "litert", "--quantize", "dynamic"]) == 0
+    folder = version / "litert-dynamic"
+    assert (folder / "model.tflite").is_file() and "written" in capsys.readouterr().out
+    edge = json.loads((folder / "edge.json").read_text())
+    assert edge["quantize"] == "dynamic" and edge["format"] == "litert"
+    assert zoo_main(["export", str(version), "--format", "litert", "--quantize", "dynamic"]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert zoo_main(["export", str(version), "--format", "onnx", "--quantize", "float16"]) == 2
+    assert "quantize" in capsys.readouterr().err
+    assert not [p for p in version.iterdir() if p.name.startswith(".")]  # no half-written folder
+    assert (
+        zoo_main(["generate", str(version), "the ", "--max-length", "5", "--temperature", "0"]) == 0
+    )
+    assert capsys.readouterr().out.strip() == zoo.load(version).generate(
+        "the ", max_length=5, temperature=0
+    )
+
+
+@pytest.mark.slow
+def test_converted_files_run_without_tensorflow(exported, tmp_path):
+    folder = convert(exported["sentiment_lstm"], "onnx", output=tmp_path / "onnx")
+    script = f"""
+import sys
+sys.modules["tensorflow"] = None  # importing TensorFlow would fail
+from zoo.edge import load
+edge = load({str(folder)!r})
+out = edge.run("classify_ids", edge.tokenizer.inputs(["a fine film"]))
+print(round(float(out["probabilities"].sum()), 4))
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "1.0"

@@ -1,0 +1,159 @@
+"""A zoo export converted to LiteRT or ONNX: ``convert(export_dir, "litert"|"onnx")``.
+
+The converted files hold the export's numeric signatures (``assets/config.json``'s
+``edge.signatures``: ids in, probabilities and states out; a forecaster's whole
+``serving_default``), converted from the SavedModel as Keras' own ``model.export(format=
+...)`` converts a model: ``tf.lite.TFLiteConverter.from_saved_model`` with built-in ops
+only (no Select TF ops: no model needs them), and ``tf2onnx``. Text goes through
+``zoo.edge.tokenizer``, which reproduces the export's own vectorizers in plain Python.
+
+Written to ``<export_dir>/<format>[-<quantize>]/`` (or ``output``), beside the SavedModel
+and atomically (a staging folder renamed into place): ``model.tflite`` (every signature)
+or ``<signature>.onnx`` (one graph each), with ``config.json``, ``model_card.json``,
+``vocabulary.json`` and ``labels.json`` copied from ``assets/`` and ``edge.json`` (the
+format, quantisation and each signature's inputs and outputs).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from zoo.atomic import sync_tree
+from zoo.checks import check_choice
+
+FORMATS = ("litert", "onnx")
+QUANTIZATIONS = {"litert": ("dynamic", "float16"), "onnx": ("dynamic",)}
+ONNX_OPSET = 17
+COPIED_ASSETS = ("config.json", "model_card.json", "vocabulary.json", "labels.json")
+
+
+def convert(export_dir, format: str, quantize: str | None = None, output=None) -> Path:
+    """Convert the export at ``export_dir`` (one version directory) and return the folder.
+
+    ``quantize``: ``dynamic`` (weights stored as int8, LiteRT's dynamic-range quantisation
+    and ONNX Runtime's ``quantize_dynamic``) or ``float16`` (LiteRT only). An existing
+    output folder is a ``ValueError``; nothing is overwritten.
+    """
+    check_choice("format", format, FORMATS)
+    if quantize is not None:
+        check_choice("quantize", quantize, QUANTIZATIONS[format])
+    export_dir = Path(export_dir)
+    config = _zoo_config(export_dir)
+    signatures = config["edge"]["signatures"]
+    output = Path(output) if output else export_dir / "-".join(filter(None, [format, quantize]))
+    if output.exists():
+        raise ValueError(f"{output} already exists; remove it or give another output")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.partial-", dir=output.parent))
+    try:
+        os.chmod(staging, 0o755)
+        if format == "litert":
+            files = {"model.tflite": _litert(export_dir, signatures, quantize)}
+        else:
+            files = {f"{name}.onnx": _onnx(export_dir, name, quantize) for name in signatures}
+        for filename, content in files.items():
+            (staging / filename).write_bytes(content)
+        for name in COPIED_ASSETS:
+            if (export_dir / "assets" / name).exists():
+                shutil.copy(export_dir / "assets" / name, staging / name)
+        edge = {
+            "format": format,
+            "quantize": quantize,
+            "files": sorted(files),
+            "signatures": _signature_io(export_dir, signatures),
+        }
+        (staging / "edge.json").write_text(json.dumps(edge, indent=2))
+        sync_tree(staging)
+        if output.exists():
+            raise ValueError(f"{output} appeared while converting; nothing was overwritten")
+        os.rename(staging, output)
+        sync_tree(output.parent, recursive=False)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return output
+
+
+def _zoo_config(export_dir: Path) -> dict:
+    path = export_dir / "assets" / "config.json"
+    if not (export_dir / "saved_model.pb").is_file() or not path.is_file():
+        raise FileNotFoundError(
+            f"{export_dir} is not a zoo export version directory (saved_model.pb and "
+            "assets/config.json); give one version, e.g. saved_models/<model>/1"
+        )
+    config = json.loads(path.read_text())
+    if "edge" not in config:
+        raise ValueError(
+            f"{export_dir} was exported before the zoo's LiteRT and ONNX conversion; "
+            "export it again (zoo train ... or zoo.export.export_model) to convert it"
+        )
+    return config
+
+
+def _signature_io(export_dir: Path, signatures) -> dict:
+    """Each converted signature's inputs and outputs: ``{name: [dtype, shape]}`` (None: any)."""
+    import tensorflow as tf
+
+    loaded = tf.saved_model.load(str(export_dir))
+
+    def described(specs):
+        return {k: [v.dtype.name, v.shape.as_list()] for k, v in sorted(specs.items())}
+
+    return {
+        name: {
+            "inputs": described(loaded.signatures[name].structured_input_signature[1]),
+            "outputs": described(loaded.signatures[name].structured_outputs),
+        }
+        for name in signatures
+    }
+
+
+def _litert(export_dir: Path, signatures, quantize) -> bytes:
+    import tensorflow as tf
+
+    converter = tf.lite.TFLiteConverter.from_saved_model(
+        str(export_dir), signature_keys=list(signatures)
+    )
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if quantize:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if quantize == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    return converter.convert()
+
+
+def _onnx(export_dir: Path, signature: str, quantize) -> bytes:
+    import numpy as np
+    import tensorflow as tf
+    import tf2onnx
+
+    if not hasattr(np, "object"):  # tf2onnx 1.17 still names np.object, gone in numpy 2
+        np.object = object
+    loaded = tf.saved_model.load(str(export_dir))  # held: the function needs its variables
+    function = loaded.signatures[signature]
+    specs = function.structured_input_signature[1]
+    names = sorted(specs)
+    model, _ = tf2onnx.convert.from_function(
+        tf.function(lambda *args: function(**dict(zip(names, args)))),
+        input_signature=[tf.TensorSpec(specs[n].shape, specs[n].dtype, name=n) for n in names],
+        opset=ONNX_OPSET,
+    )
+    content = model.SerializeToString()
+    if quantize == "dynamic":
+        content = _onnx_dynamic(content)
+    return content
+
+
+def _onnx_dynamic(content: bytes) -> bytes:
+    """ONNX Runtime's dynamic quantisation: int8 weights, activations quantised per call."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with tempfile.TemporaryDirectory() as tmp:
+        source, target = Path(tmp) / "float.onnx", Path(tmp) / "dynamic.onnx"
+        source.write_bytes(content)
+        quantize_dynamic(source, target, weight_type=QuantType.QInt8)
+        return target.read_bytes()
