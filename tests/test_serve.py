@@ -459,8 +459,20 @@ def test_status_and_metadata(served):
         "next_words",
         "generate",
         "log_likelihood",
+        "step",
         "__saved_model_init_op",
     }
+    # The streaming signature over REST: the state goes out in the response and back in.
+    size = int(defs["step"]["inputs"]["state"]["tensor_shape"]["dim"][1]["size"])
+    state = [[0.0] * size]
+    for ids in ([[2, 3]], [[4]]):
+        answer = client.post(
+            "/v1/models/next_word_rnn:predict",
+            json={"signature_name": "step", "inputs": {"ids": ids, "state": state}},
+        )
+        assert answer.status_code == 200, answer.text
+        state = answer.json()["outputs"]["next_state"]
+    assert len(state[0]) == size and any(state[0])
     assert defs["generate"]["inputs"]["prompt"]["dtype"] == "DT_STRING"
     assert defs["generate"]["method_name"] == "tensorflow/serving/predict"
     # As TF Serving prints it: fields at their defaults too, and the init op's entry.

@@ -1,4 +1,4 @@
-"""The ``zoo`` command: list, train, evaluate, predict, generate, chat, serve."""
+"""The ``zoo`` command: list, train, evaluate, predict, generate, export, chat, serve."""
 
 from __future__ import annotations
 
@@ -83,11 +83,23 @@ def _cmd_predict(args) -> int:
 
 def _cmd_generate(args) -> int:
     """``zoo generate PATH PROMPT``: the prompt and its continuation, read and written through
-    the export's streaming ``step`` signature (the state carried, each token read once)."""
+    the export's streaming ``step`` signature (the state carried, each token read once);
+    exports made before ``step`` existed run their ``generate`` signature."""
     from zoo.edge import Stream
     from zoo.serving import load
 
-    stream = Stream(load(args.path)).feed(args.prompt)
+    predictor = load(args.path)
+    if "step" not in predictor.signatures:
+        print(
+            predictor.generate(
+                args.prompt,
+                max_length=args.max_length,
+                temperature=args.temperature,
+                seed=args.seed,
+            )
+        )
+        return 0
+    stream = Stream(predictor).feed(args.prompt)
     continuation = stream.generate(args.max_length, temperature=args.temperature, seed=args.seed)
     joint = "" if not args.prompt or not continuation else stream.separator
     print(f"{args.prompt}{joint}{continuation}")
@@ -168,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="zoo",
         description="Recurrent models for Keras: list, train, evaluate, predict, "
-        "generate, chat, serve.",
+        "generate, export, chat, serve.",
         epilog="`zoo COMMAND --help` describes a command.",
     )
     parser.add_argument("--version", action="version", version=f"zoo {version('zoo')}")

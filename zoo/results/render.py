@@ -90,6 +90,9 @@ def benchmarks_block() -> str:
     """Each benchmark's recorded figures, a row per command and data."""
     rows = ["| command | data | figures | date and machine |", "|---|---|---|---|"]
     for name in results.names("benchmarks"):
+        if name in OWN_TABLES:
+            rows.append(f"| `python -m benchmarks.{name}` | see [{name}]({OWN_TABLES[name]}) | | |")
+            continue
         runs: dict[tuple[str, str], list] = {}
         for f in results.figures(name, "benchmarks"):
             runs.setdefault((f.command, f.data), []).append(f)
@@ -101,6 +104,60 @@ def benchmarks_block() -> str:
                 f"| `{command}` | {data} | {shown} | {found[0].date}, {found[0].hardware} |"
             )
     return "\n".join(rows) + "\n"
+
+
+# Benchmarks with a table of their own, shown on their page rather than in one row here.
+OWN_TABLES = {"edge": "edge.md"}
+
+
+def edge_block() -> str:
+    """Per model and format: size, load time, latency and, for language models, perplexity
+    and streaming, from ``benchmarks.edge``'s ``<model>/<format>/<figure>`` figures."""
+    found: dict = {}
+    for f in results.figures("edge", "benchmarks"):
+        model, key, column = f.metric.split("/")
+        found.setdefault(model, {}).setdefault(key, {})[column] = f.value
+    columns = {
+        "size_kb": "size (KB)",
+        "size_ratio": "of SavedModel",
+        "load_ms": "load (ms)",
+        "p50_ms": "p50 (ms)",
+        "p99_ms": "p99 (ms)",
+        "per_second": "examples/s",
+        "perplexity": "perplexity",
+        "perplexity_change": "change",
+    }
+    rows = [
+        f"| model | format | {' | '.join(columns.values())} |",
+        "|---" * (len(columns) + 2) + "|",
+    ]
+    stream = []
+    for model, by_key in found.items():
+        for key, row in by_key.items():
+            cells = [_edge_cell(c, row[c]) if c in row else "" for c in columns]
+            rows.append(f"| {model} | {key} | {' | '.join(cells)} |")
+            prefixes = sorted(int(c.rsplit("_", 1)[1]) for c in row if c.startswith("speedup_"))
+            for n in prefixes:
+                stream.append(
+                    f"| {model} | {key} | {n:,} | {row[f'stream_ms_{n}']:.3f} | "
+                    f"{row[f'reread_ms_{n}']:.3f} | {row[f'speedup_{n}']:.1f}x |"
+                )
+    if stream:
+        rows += [
+            "",
+            "| model | format | prefix tokens | step, state kept (ms) | re-reading (ms) | faster |",
+            "|---|---|---|---|---|---|",
+            *stream,
+        ]
+    return "\n".join(rows) + "\n"
+
+
+def _edge_cell(column: str, value: float) -> str:
+    if column == "size_ratio":
+        return f"{value:.2f}"
+    if column == "perplexity_change":
+        return f"{value:+.2%}"
+    return _short(value)
 
 
 def _short(value: float) -> str:
@@ -200,6 +257,7 @@ BLOCKS = {
     "long-range-memory": long_range_memory_block,
     "curves": curves_block,
     "forecasting": forecasting_block,
+    "edge": edge_block,
 }
 
 
