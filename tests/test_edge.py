@@ -78,15 +78,16 @@ def tiny_exports(base) -> dict:
         char_filters=8,
         num_layers=1,
     )
-    out["bilstm_tagger"] = export_model(
-        zoo.build("bilstm_tagger", **settings),
-        name="bilstm_tagger",
-        settings=settings,
-        vectorizers={"words": words, "chars": chars},
-        labels=tags,
-        base_dir=base,
-        max_length=64,
-    )
+    for key, extra in (("bilstm_tagger", {}), ("bilstm_tagger_forward", {"bidirectional": False})):
+        out[key] = export_model(
+            zoo.build("bilstm_tagger", **settings, **extra),
+            name="bilstm_tagger",
+            settings={**settings, **extra},
+            vectorizers={"words": words, "chars": chars},
+            labels=tags,
+            base_dir=base,
+            max_length=64,
+        )
     settings = dict(lookback=24, horizon=12, num_series=2, segment_length=12, units=8)
     scaler = keras.layers.Normalization(mean=[10.0, 20.0], variance=[4.0, 1.0], name="scaler")
     scaler.build((None, 2))
@@ -112,6 +113,16 @@ def id_inputs(predictor, signature: str, rng) -> list[dict]:
     state_size = predictor.config.get("state_size", 0)
     if signature == "forecast_window":
         return [{"history": rng.normal(15, 3, [1, 24, 2]).astype(np.float32)} for _ in range(3)]
+    if signature == "step" and predictor.task == "sequence-tagging":
+        sentences = [tokens for tokens, _ in read_tagged(TAGGED)[:4]]
+        return [
+            {
+                "words": inputs["words"],
+                "chars": inputs["chars"],
+                "state": rng.normal(size=[1, state_size]),
+            }
+            for inputs in map(tokenizer.tagger_inputs, ([s] for s in sentences))
+        ]
     if signature == "step":
         return [
             {"ids": tokenizer.inputs(text)["ids"], "state": rng.normal(size=[1, state_size])}
@@ -142,6 +153,7 @@ MODELS = [
     "stacked_lstm",
     "chatbot",
     "bilstm_tagger",
+    "bilstm_tagger_forward",
     "rnn_forecaster",
 ]
 
@@ -247,6 +259,26 @@ def test_a_stream_carries_the_state_and_answers_as_the_whole_prefix(exported, ba
 
 
 @pytest.mark.slow
+def test_a_forward_tagger_tags_a_stream_as_the_whole_sentence(exported):
+    predictor = zoo.load(exported["bilstm_tagger_forward"])
+    assert "step" in predictor.signatures
+    assert "step" not in zoo.load(exported["bilstm_tagger"]).signatures  # it reads both ways
+    tokens = read_tagged(TAGGED)[0][0]
+    tokenizer = Tokenizer.from_folder(predictor.path)
+    whole = predictor.run_arrays("tag_ids", tokenizer.tagger_inputs([tokens]))
+    state = np.zeros([1, predictor.config["state_size"]], np.float32)
+    pieces = []
+    for part in (tokens[:3], tokens[3:]):
+        inputs = tokenizer.tagger_inputs([part])
+        out = predictor.run_arrays(
+            "step", {"words": inputs["words"], "chars": inputs["chars"], "state": state}
+        )
+        state = out["next_state"]
+        pieces.append(out["probabilities"][0])
+    np.testing.assert_allclose(np.concatenate(pieces), whole["probabilities"][0], atol=1e-5)
+
+
+@pytest.mark.slow
 def test_zoo_export_writes_a_quantised_folder_once(exported, capsys):
     version = exported["stacked_lstm"]
     assert zoo_main(["export", str(version), "--format", "litert", "--quantize", "dynamic"]) == 0
@@ -268,16 +300,70 @@ def test_zoo_export_writes_a_quantised_folder_once(exported, capsys):
 
 
 @pytest.mark.slow
-def test_converted_files_run_without_tensorflow(exported, tmp_path):
-    folder = convert(exported["sentiment_lstm"], "onnx", output=tmp_path / "onnx")
+def test_converted_files_run_in_their_runtimes_without_tensorflow_or_the_zoo(exported, tmp_path):
+    version = exported["next_word_rnn"]
+    litert = convert(version, "litert", output=tmp_path / "litert")
+    onnx = convert(version, "onnx", output=tmp_path / "onnx")
+    ids = Tokenizer.from_folder(version).inputs("the cat sat")["ids"].tolist()
+    state = [[0.0] * zoo.load(version).config["state_size"]]
+    want = zoo.load(version).run_arrays(
+        "step", {"ids": np.array(ids), "state": np.array(state, np.float32)}
+    )["probabilities"]
     script = f"""
 import sys
-sys.modules["tensorflow"] = None  # importing TensorFlow would fail
-from zoo.edge import load
-edge = load({str(folder)!r})
-out = edge.run("classify_ids", edge.tokenizer.inputs(["a fine film"]))
-print(round(float(out["probabilities"].sum()), 4))
+sys.modules["tensorflow"] = sys.modules["zoo"] = None  # importing either would fail
+import numpy as np
+import onnxruntime
+from ai_edge_litert.interpreter import Interpreter
+
+ids, state = np.array({ids}, np.int64), np.array({state}, np.float32)
+step = Interpreter(model_path={str(litert / "model.tflite")!r}).get_signature_runner("step")
+session = onnxruntime.InferenceSession({str(onnx / "step.onnx")!r})
+onnx_probs = session.run(["probabilities"], {{"ids": ids, "state": state}})[0]
+np.save(sys.argv[1], np.stack([step(ids=ids, state=state)["probabilities"], onnx_probs]))
 """
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    out = tmp_path / "probabilities.npy"
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(out)], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "1.0"
+    for probabilities in np.load(out):
+        np.testing.assert_allclose(probabilities, want, atol=1e-4, rtol=0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "format,quantize", [("litert", "dynamic"), ("litert", "float16"), ("onnx", "dynamic")]
+)
+def test_quantised_files_are_smaller_and_keep_the_perplexity(format, quantize, tmp_path):
+    # Wide enough that its weights are quantised (LiteRT keeps tensors under 1,024 values).
+    text = fx.vectorizer(fx.SENTENCES, split="character", standardize=None)
+    settings = dict(units=64, embedding_dim=32, vocab_size=text.vocabulary_size())
+    keras.utils.set_random_seed(0)
+    version = export_model(
+        zoo.build("stacked_lstm", **settings),
+        name="stacked_lstm",
+        settings=settings,
+        vectorizers={"text": text},
+        base_dir=tmp_path,
+    )
+    float_folder = convert(version, format, output=tmp_path / "float")
+    small_folder = convert(version, format, quantize, output=tmp_path / quantize)
+    sizes = [
+        sum(p.stat().st_size for p in f.glob("*.tflite"))
+        + sum(p.stat().st_size for p in f.glob("*.onnx"))
+        for f in (float_folder, small_folder)
+    ]
+    assert sizes[1] < sizes[0]
+    ids = Tokenizer.from_folder(version).encode(SHAKESPEARE.read_text()[:400])
+
+    def perplexity(model):
+        state, nll = np.zeros([1, model.config["state_size"]], np.float32), 0.0
+        for current, following in zip(ids[:-1], ids[1:]):
+            out = model.run("step", {"ids": np.array([[current]]), "state": state})
+            state = out["next_state"]
+            nll -= np.log(out["probabilities"][0][following])
+        return np.exp(nll / (len(ids) - 1))
+
+    float_ppl, small_ppl = perplexity(load_edge(float_folder)), perplexity(load_edge(small_folder))
+    assert abs(small_ppl / float_ppl - 1) < 0.01, (float_ppl, small_ppl)

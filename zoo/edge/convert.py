@@ -149,11 +149,58 @@ def _onnx(export_dir: Path, signature: str, quantize) -> bytes:
 
 
 def _onnx_dynamic(content: bytes) -> bytes:
-    """ONNX Runtime's dynamic quantisation: int8 weights, activations quantised per call."""
+    """ONNX Runtime's dynamic quantisation: int8 weights, activations quantised per call.
+
+    The recurrent steps run inside ONNX ``Loop`` bodies, whose weights ``tf2onnx`` leaves
+    in the outer graph; they are moved into the bodies that use them first, where the
+    quantiser (with subgraphs enabled) finds them beside their ``MatMul``s.
+    """
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    model = onnx.load_from_string(content)
+    _weights_into_loops(model.graph)
     with tempfile.TemporaryDirectory() as tmp:
         source, target = Path(tmp) / "float.onnx", Path(tmp) / "dynamic.onnx"
-        source.write_bytes(content)
-        quantize_dynamic(source, target, weight_type=QuantType.QInt8)
+        onnx.save(model, source)
+        quantize_dynamic(
+            source, target, weight_type=QuantType.QInt8, extra_options={"EnableSubgraph": True}
+        )
         return target.read_bytes()
+
+
+def _weights_into_loops(graph) -> None:
+    """Make weights that a ``Loop`` carries unchanged from step to step initializers of its
+    body (``tf2onnx`` passes a ``while_loop``'s captured variables as carried values)."""
+    outer = {init.name: init for init in graph.initializer}
+    read_outside = {name for node in graph.node for name in node.input}
+    read_outside |= {out.name for out in graph.output}
+    for node in graph.node:
+        if node.op_type != "Loop":
+            continue
+        body = next(a.g for a in node.attribute if a.name == "body")
+        made = {n.output[0]: n.input[0] for n in body.node if n.op_type == "Identity"}
+        drop = []
+        for k in range(2, len(node.input)):  # carried values: loop input k, body input k
+            source, inner = node.input[k], body.input[k].name
+            passed = body.output[k - 1].name
+            unchanged = passed == inner or made.get(passed) == inner
+            final = node.output[k - 2] if k - 2 < len(node.output) else ""
+            if source in outer and unchanged and final not in read_outside:
+                weight = onnx_copy(outer[source], inner)
+                body.initializer.append(weight)
+                drop.append(k)
+        for k in reversed(drop):
+            del node.input[k]
+            del body.input[k]
+            del body.output[k - 1]
+            if k - 2 < len(node.output):
+                del node.output[k - 2]
+
+
+def onnx_copy(tensor, name):
+    """An ONNX initializer under another name."""
+    copy = type(tensor)()
+    copy.CopyFrom(tensor)
+    copy.name = name
+    return copy

@@ -36,6 +36,7 @@ def check_tagger(s: dict) -> None:
     check_rate("word_dropout", s["word_dropout"])
     check_choice("cell", s["cell"], CELLS)
     check_choice("crf", s["crf"], (True, False))
+    check_choice("bidirectional", s["bidirectional"], (True, False))
     check_positive("learning_rate", s["learning_rate"])
     check_optional_positive("clipnorm", s["clipnorm"])
 
@@ -69,6 +70,7 @@ def build_bilstm_tagger(
     word_dropout: float = 0.25,
     cell: str = "lstm",
     crf: bool = False,
+    bidirectional: bool = True,
     learning_rate: float = 2e-3,
     clipnorm: float | None = 1.0,
     compile: bool = True,
@@ -77,6 +79,8 @@ def build_bilstm_tagger(
     """BiLSTM tagger: word embeddings (mask_zero) and a character CNN over each word's
     spelling -> Bidirectional LSTM x num_layers -> per-token tag scores; ``crf=True`` adds
     a linear-chain CRF over them (trained on the sentence's likelihood, decoded by Viterbi).
+    ``bidirectional=False`` reads left to right only: each token is tagged from the words
+    up to it, so the export can tag a stream as it comes (its ``step`` signature).
 
     Inputs ``{"words": ids [B, T], "chars": ids [B, T, C]}``
     (``zoo.tasks.sequence_tagging.data``); output: tag scores (logits) [B, T, num_tags].
@@ -104,7 +108,9 @@ def build_bilstm_tagger(
         layer = recurrent_layer(
             cell, units, return_sequences=True, name=f"rnn_{i}", use_cudnn=use_cudnn
         )
-        x = keras.layers.Bidirectional(layer, name=f"bidirectional_{i}")(x)
+        if bidirectional:
+            layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{i}")
+        x = layer(x)
         x = keras.layers.Dropout(dropout, name=f"dropout_{i}")(x)
     logits = keras.layers.Dense(num_tags, name="tag_logits")(x)
     if crf:
@@ -138,6 +144,38 @@ def compile_tagger(model, *, learning_rate: float, clipnorm: float | None):
         metrics=[TokenAccuracy(padding=TAG_PADDING, name="accuracy")],
     )
     return model
+
+
+def is_forward(model) -> bool:
+    """Whether the tagger reads left to right only (``bidirectional=False``)."""
+    return not any(layer.name.startswith("bidirectional_") for layer in model.layers)
+
+
+def tag_step(model, words, chars, states):
+    """A forward tagger over the next tokens with each layer's state carried in and out:
+    ([B, T] word ids, [B, T, C] char ids, states) -> (tag scores [B, T, tags], new states)."""
+    import keras
+
+    x = model.get_layer("word_embedding")(words)
+    if "char_cnn" in [layer.name for layer in model.layers]:
+        x = keras.ops.concatenate([x, model.get_layer("char_cnn")(chars)], axis=-1)
+    new_states = []
+    for i, state in enumerate(states):
+        rnn = keras.layers.RNN(
+            model.get_layer(f"rnn_{i}").cell, return_sequences=True, return_state=True
+        )
+        x, *state = rnn(x, initial_state=state, training=False)
+        new_states.append(state)
+    logits = model.get_layer("tag_logits")(x)
+    return logits, new_states
+
+
+def tagger_states(model, batch_size):
+    """Zero states of a forward tagger's recurrent layers."""
+    return [
+        model.get_layer(f"rnn_{i}").cell.get_initial_state(batch_size)
+        for i in range(sum(1 for layer in model.layers if layer.name.startswith("rnn_")))
+    ]
 
 
 def has_crf(model) -> bool:

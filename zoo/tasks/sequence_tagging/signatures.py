@@ -10,6 +10,10 @@ tokens. ``tag_ids(words, chars, lengths)``: the model on ids (int64 [B, T] lower
 word ids, [B, T, C] character ids of each token, [B] lengths) -> ``tag_ids`` (int64
 [B, T], -1 after a sentence's end) and ``probabilities``, one sentence a call (B = 1);
 the LiteRT and ONNX files hold it, fed by ``zoo.edge.tokenizer``.
+A forward tagger (``bidirectional=False``, no CRF) also has ``step(words, chars, state)``
+-> ``tag_ids``, ``probabilities`` and ``next_state``: the next tokens of a stream tagged
+with the state carried from the tokens before (B = 1; ``state`` float32 [1, state_size],
+zeros to start).
 """
 
 from __future__ import annotations
@@ -29,8 +33,16 @@ def tagger_endpoints(model, vectorizers, labels, max_length):
     import tensorflow as tf
 
     from zoo.tasks.common import EDGE_BATCH, strings_spec, text_vectorizer
+    from zoo.tasks.language_modeling.models import flat_state
     from zoo.tasks.sequence_tagging.data import MAX_WORD_CHARS, spell
-    from zoo.tasks.sequence_tagging.models import decode, tag_probabilities
+    from zoo.tasks.sequence_tagging.models import (
+        decode,
+        has_crf,
+        is_forward,
+        tag_probabilities,
+        tag_step,
+        tagger_states,
+    )
 
     words, chars = text_vectorizer(vectorizers, "words"), text_vectorizer(vectorizers, "chars")
     num_tags = model.output_shape[-1]
@@ -68,6 +80,29 @@ def tagger_endpoints(model, vectorizers, labels, max_length):
     def tag_text(text):
         return tag_tokens(*tokenize(text))
 
+    streams = is_forward(model) and not has_crf(model)
+    template = tagger_states(model, 1) if streams else []
+    sizes = [int(s.shape[-1]) for s in tf.nest.flatten(template)]
+
+    def stream_step(words, chars, state):
+        states = tf.nest.pack_sequence_as(template, tf.split(state, sizes, axis=-1))
+        logits, states = tag_step(model, words, chars, states)
+        logits = tf.cast(logits, tf.float32)
+        return {
+            "tag_ids": tf.argmax(logits, axis=-1),
+            "probabilities": tf.nn.softmax(logits),
+            "next_state": flat_state(states),
+        }
+
+    ids = [
+        tf.TensorSpec([EDGE_BATCH, None], tf.int64),
+        tf.TensorSpec([EDGE_BATCH, None, None], tf.int64),
+    ]
+    stepping = (
+        {"step": (stream_step, [*ids, tf.TensorSpec([EDGE_BATCH, sum(sizes)], tf.float32)])}
+        if streams
+        else {}
+    )
     return (
         {
             "serving_default": (tag_text, [strings_spec()]),
@@ -75,17 +110,16 @@ def tagger_endpoints(model, vectorizers, labels, max_length):
                 tag_tokens,
                 [tf.TensorSpec([None, None], tf.string), tf.TensorSpec([None], tf.int64)],
             ),
-            "tag_ids": (
-                tag_ids,
-                [
-                    tf.TensorSpec([EDGE_BATCH, None], tf.int64),
-                    tf.TensorSpec([EDGE_BATCH, None, None], tf.int64),
-                    tf.TensorSpec([EDGE_BATCH], tf.int64),
-                ],
-            ),
+            "tag_ids": (tag_ids, [*ids, tf.TensorSpec([EDGE_BATCH], tf.int64)]),
+            **stepping,
         },
         {
             "labels": labels,
-            "edge": {"signatures": ["tag_ids"], "text": "tagger", "max_word_chars": MAX_WORD_CHARS},
+            "edge": {
+                "signatures": ["tag_ids", "step"] if streams else ["tag_ids"],
+                "text": "tagger",
+                "max_word_chars": MAX_WORD_CHARS,
+            },
+            **({"state_size": sum(sizes)} if streams else {}),
         },
     )
