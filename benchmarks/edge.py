@@ -12,6 +12,8 @@ inputs. For a language model with ``--text-file``: perplexity over the file's la
 ``--tokens`` tokens read one at a time with the state carried, in every format, and the
 streaming ``step`` (one token, the state kept) against re-reading a prefix of 10, 100 and
 1,000 tokens (the same signature from a zero state), both in the SavedModel and in LiteRT.
+For a classifier with ``--labeled-file`` (a CSV or TSV of text and label): accuracy on it
+in every format.
 """
 
 from __future__ import annotations
@@ -88,6 +90,18 @@ def perplexity(model, ids) -> float:
     return math.exp(nll / (len(ids) - 1))
 
 
+def accuracy(model, texts, labels, names) -> float:
+    """Share of texts classified as labeled, one text a ``classify_ids`` call."""
+    from zoo.edge import Tokenizer
+
+    tokenizer = Tokenizer.from_folder(model.path)
+    right = 0
+    for text, label in zip(texts, labels):
+        probabilities = model.run_arrays("classify_ids", tokenizer.inputs([text]))["probabilities"]
+        right += names[int(np.argmax(probabilities[0]))] == label
+    return right / len(texts)
+
+
 def streaming(model, ids, repeats: int) -> dict:
     """Per-token ms: one ``step`` with the state kept, against re-reading each prefix."""
     figures = {}
@@ -115,6 +129,7 @@ def main(argv=None) -> None:
     p.add_argument("exports", nargs="+", help="export version directories")
     p.add_argument("--text-file", help="text for the language models' perplexity and prefixes")
     p.add_argument("--tokens", type=int, default=2000, help="tokens read for perplexity")
+    p.add_argument("--labeled-file", help="text and labels for the classifiers' accuracy")
     p.add_argument("--repeats", type=int, default=300, help="timed calls per figure")
     add_record_flag(p)
     args = p.parse_args(argv)
@@ -133,7 +148,7 @@ def main(argv=None) -> None:
         signature = saved.config["edge"]["signatures"][-1]  # decode_step for the chatbot
         inputs = example_inputs(saved, signature, SENTENCE)
         if signature == "decode_step":
-            source = Tokenizer.from_folder(export).inputs(SENTENCE)["ids"]
+            source = Tokenizer.from_folder(export).inputs(SENTENCE)["source"]
             encoded = saved.run_arrays("encode", {"source": source})
             inputs = {
                 "token": np.array([2], np.int64),
@@ -168,6 +183,15 @@ def main(argv=None) -> None:
                 long_ids = tokenizer.encode(text[: 200 * max(PREFIXES)])
                 for key in ("saved_model", "litert"):
                     rows[key].update(streaming(loaded[key][0], long_ids, args.repeats))
+            if signature == "classify_ids" and args.labeled_file:
+                from zoo.data.files import read_labeled
+
+                texts, labels = read_labeled(args.labeled_file)
+                for key, (model, _) in loaded.items():
+                    rows[key]["accuracy"] = accuracy(model, texts, labels, saved.metadata["labels"])
+                    rows[key]["accuracy_change"] = (
+                        rows[key]["accuracy"] - rows["saved_model"]["accuracy"]
+                    )
         print(f"\n{name} ({signature}, one example a call)")
         columns = sorted({c for row in rows.values() for c in row}, key=_order)
         print(f"{'':16}" + "".join(f"{c:>18}" for c in columns))

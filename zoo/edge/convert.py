@@ -127,12 +127,9 @@ def _litert(export_dir: Path, signatures, quantize) -> bytes:
 
 
 def _onnx(export_dir: Path, signature: str, quantize) -> bytes:
-    import numpy as np
     import tensorflow as tf
     import tf2onnx
 
-    if not hasattr(np, "object"):  # tf2onnx 1.17 still names np.object, gone in numpy 2
-        np.object = object
     loaded = tf.saved_model.load(str(export_dir))  # held: the function needs its variables
     function = loaded.signatures[signature]
     specs = function.structured_input_signature[1]
@@ -151,9 +148,13 @@ def _onnx(export_dir: Path, signature: str, quantize) -> bytes:
 def _onnx_dynamic(content: bytes) -> bytes:
     """ONNX Runtime's dynamic quantisation: int8 weights, activations quantised per call.
 
-    The recurrent steps run inside ONNX ``Loop`` bodies, whose weights ``tf2onnx`` leaves
-    in the outer graph; they are moved into the bodies that use them first, where the
-    quantiser (with subgraphs enabled) finds them beside their ``MatMul``s.
+    The recurrent steps run inside ONNX ``Loop`` bodies, which ``tf2onnx`` hands their
+    weights as carried values; those become initializers of the bodies first, where the
+    quantiser (with subgraphs enabled) finds them beside their ``MatMul``s. Embedding
+    lookups (``Gather``) are quantised too where ONNX Runtime can load the result: its
+    release 1.32 aborts the process on some such graphs (an assertion in its graph code), so each
+    file is loaded in a child process first, and quantised at its ``MatMul``s alone if that
+    fails.
     """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -163,10 +164,28 @@ def _onnx_dynamic(content: bytes) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         source, target = Path(tmp) / "float.onnx", Path(tmp) / "dynamic.onnx"
         onnx.save(model, source)
-        quantize_dynamic(
-            source, target, weight_type=QuantType.QInt8, extra_options={"EnableSubgraph": True}
-        )
-        return target.read_bytes()
+        for ops in (["MatMul", "Gather"], ["MatMul"]):
+            quantize_dynamic(
+                source,
+                target,
+                weight_type=QuantType.QInt8,
+                op_types_to_quantize=ops,
+                extra_options={"EnableSubgraph": True},
+            )
+            if _loads_in_onnxruntime(target):
+                return target.read_bytes()
+    raise ValueError("ONNX Runtime cannot load this model quantised; convert it without --quantize")
+
+
+def _loads_in_onnxruntime(path: Path) -> bool:
+    import subprocess
+    import sys
+
+    check = "import onnxruntime, sys; onnxruntime.InferenceSession(sys.argv[1])"
+    return (
+        subprocess.run([sys.executable, "-c", check, str(path)], capture_output=True).returncode
+        == 0
+    )
 
 
 def _weights_into_loops(graph) -> None:
@@ -196,6 +215,23 @@ def _weights_into_loops(graph) -> None:
             del body.output[k - 1]
             if k - 2 < len(node.output):
                 del node.output[k - 2]
+    still_read = _names_read(graph)
+    kept = [init for init in graph.initializer if init.name in still_read]
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+
+
+def _names_read(graph) -> set:
+    """Every name a node of ``graph`` or of its subgraphs reads (outer-scope names too)."""
+    names = {out.name for out in graph.output}
+    for node in graph.node:
+        names.update(node.input)
+        for attribute in node.attribute:
+            for sub in (
+                [attribute.g, *attribute.graphs] if attribute.HasField("g") else attribute.graphs
+            ):
+                names |= _names_read(sub)
+    return names
 
 
 def onnx_copy(tensor, name):

@@ -163,7 +163,10 @@ class Tokenizer:
     # ------------------------------------------------------------ each kind's inputs
 
     def inputs(self, texts) -> dict:
-        """The id signature's inputs for a batch of texts (a tagger's: raw sentences)."""
+        """The id inputs of the export's signature for a batch of texts: a classifier's
+        ``tokens`` and ``ngrams``, a language model's ``ids`` (for ``step``, with a state),
+        a chatbot's ``source`` (for ``encode``), a tagger's ``words``, ``chars`` and
+        ``lengths`` of raw sentences split as its ``serving_default`` splits them."""
         texts = [texts] if isinstance(texts, str) else list(texts)
         if self.kind == "classifier":
             return {
@@ -174,9 +177,10 @@ class Tokenizer:
             return self.tagger_inputs(
                 [split_whitespace(apply_rules(t, textrules.TAGGER_SPLITS)) for t in texts]
             )
-        if self.kind in ("language_model", "chatbot"):
-            limit = self.max_length if self.kind == "chatbot" else None
-            return {"ids": padded([self.encode(t)[:limit] for t in texts])}
+        if self.kind == "language_model":  # every token: a stream reads them all
+            return {"ids": padded([self.encode(t) for t in texts])}
+        if self.kind == "chatbot":
+            return {"source": padded([self.encode(t)[: self.max_length] for t in texts])}
         raise ValueError(f"a {self.config.get('task')} export takes no text")
 
     def linear_features(self, texts) -> np.ndarray:

@@ -99,10 +99,9 @@ def record(name: str, new: list[Figure], kind: str = "models", directory=None) -
 def command() -> str:
     """How this process was started, as a shell command line."""
     program = Path(sys.argv[0])
-    if program.name == "__main__.py":  # python -m package.module
-        main = sys.modules.get("__main__")
-        spec = getattr(main, "__spec__", None)
-        start = ["python", "-m", spec.name.removesuffix(".__main__")] if spec else [str(program)]
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None and spec.name:  # python -m package.module (or package/__main__.py)
+        start = ["python", "-m", spec.name.removesuffix(".__main__")]
     else:
         start = [program.name if program.name == "zoo" else str(program)]
     return shlex.join(start + sys.argv[1:])

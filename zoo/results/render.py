@@ -125,7 +125,9 @@ def edge_block() -> str:
         "p99_ms": "p99 (ms)",
         "per_second": "examples/s",
         "perplexity": "perplexity",
-        "perplexity_change": "change",
+        "perplexity_change": "its change",
+        "accuracy": "accuracy",
+        "accuracy_change": "its change",
     }
     rows = [
         f"| model | format | {' | '.join(columns.values())} |",
@@ -157,6 +159,10 @@ def _edge_cell(column: str, value: float) -> str:
         return f"{value:.2f}"
     if column == "perplexity_change":
         return f"{value:+.2%}"
+    if column == "accuracy_change":
+        return f"{100 * value:+.2f} points"
+    if column == "accuracy":
+        return f"{value:.4f}"
     return _short(value)
 
 

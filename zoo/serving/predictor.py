@@ -138,6 +138,13 @@ class Predictor:
         ]
         return rows[0] if isinstance(text, str) else rows
 
+    def stream(self):
+        """A ``zoo.edge.Stream`` over this language model: text fed piece by piece, each
+        token read once (``step``), with ``next_words`` and ``generate`` from the state."""
+        from zoo.edge import Stream
+
+        return Stream(self)
+
     def generate(
         self,
         prompt,

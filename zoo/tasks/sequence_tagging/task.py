@@ -18,6 +18,8 @@ class SequenceTagging(Task):
         "word_dropout": "share of words the word embeddings do not see while training (the "
         "characters still do), in [0, 1)",
         "crf": "a linear-chain CRF over the tags (Viterbi decoding) instead of a softmax",
+        "bidirectional": "read both ways; --no-bidirectional tags from the words up to each "
+        "token, and the export can tag a stream (its step signature)",
     }
 
     def check_config(self, config) -> None:
