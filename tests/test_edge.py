@@ -292,6 +292,10 @@ def test_zoo_export_writes_a_quantised_folder_once(exported, capsys):
     assert zoo_main(["export", str(version), "--format", "onnx", "--quantize", "float16"]) == 2
     assert "quantize" in capsys.readouterr().err
     assert not [p for p in version.iterdir() if p.name.startswith(".")]  # no half-written folder
+    assert zoo_main(["export", str(version.parent), "--format", "onnx"]) == 0  # highest version
+    assert (version / "onnx" / "step.onnx").is_file()
+    assert zoo_main(["export", str(version / "assets"), "--format", "onnx"]) == 2
+    assert "is not a zoo export" in capsys.readouterr().err
     assert (
         zoo_main(["generate", str(version), "the ", "--max-length", "5", "--temperature", "0"]) == 0
     )

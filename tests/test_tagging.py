@@ -278,3 +278,18 @@ def test_the_tag_column_must_name_something(tmp_path):
     (tmp_path / "x.conllu").write_text("1\tHi\thi\tINTJ\tUH\t_\t0\troot\t_\t_\n")
     with pytest.raises(ValueError, match="tag_column"):
         read_tagged(tmp_path / "x.conllu", tag_column="nope")
+
+
+def test_a_validation_file_chooses_the_epoch_and_the_train_file_stays_whole():
+    from zoo.tasks.sequence_tagging.data import file_sentences, tagging_data
+
+    train, test = str(SAMPLE / "train.conllu"), str(SAMPLE / "test.conllu")
+    splits = file_sentences(train, test, "upos", 0.1, 0, validation_file=test)
+    assert splits["train"] == read_tagged(train)  # nothing carved out of it
+    assert splits["validation"] == splits["test"] == read_tagged(test)
+    carved = file_sentences(train, test, "upos", 0.1, 0)
+    assert len(carved["train"]) + len(carved["validation"]) == len(read_tagged(train))
+    with pytest.raises(ValueError, match="validation_file needs an eval_file"):
+        file_sentences(train, None, "upos", 0.1, 0, validation_file=test)
+    with pytest.raises(ValueError, match="validation_file needs a train_file"):
+        tagging_data(vocab_size=10, sequence_length=8, batch_size=2, validation_file=test)

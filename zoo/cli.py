@@ -252,7 +252,11 @@ def build_parser() -> argparse.ArgumentParser:
         "(<signature>.onnx), with its vocabulary and config, for "
         "phones and other runtimes; written to EXPORT_DIR/<format>[-<quantize>].",
     )
-    p.add_argument("path", metavar="EXPORT_DIR", help="one version directory of an export")
+    p.add_argument(
+        "path",
+        metavar="EXPORT_DIR",
+        help="model directory (highest version) or one version directory",
+    )
     p.add_argument("--format", required=True, choices=FORMATS, help="the file format")
     p.add_argument(
         "--quantize",

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from zoo.atomic import sync_tree
 from zoo.checks import check_choice
+from zoo.layout import versions
 
 FORMATS = ("litert", "onnx")
 QUANTIZATIONS = {"litert": ("dynamic", "float16"), "onnx": ("dynamic",)}
@@ -32,7 +33,8 @@ COPIED_ASSETS = ("config.json", "model_card.json", "vocabulary.json", "labels.js
 
 
 def convert(export_dir, format: str, quantize: str | None = None, output=None) -> Path:
-    """Convert the export at ``export_dir`` (one version directory) and return the folder.
+    """Convert the export at ``export_dir`` (one version directory, or a model directory:
+    its highest version) and return the folder written.
 
     ``quantize``: ``dynamic`` (weights stored as int8, LiteRT's dynamic-range quantisation
     and ONNX Runtime's ``quantize_dynamic``) or ``float16`` (LiteRT only). An existing
@@ -42,6 +44,8 @@ def convert(export_dir, format: str, quantize: str | None = None, output=None) -
     if quantize is not None:
         check_choice("quantize", quantize, QUANTIZATIONS[format])
     export_dir = Path(export_dir)
+    if not (export_dir / "saved_model.pb").exists() and versions(export_dir):
+        export_dir = export_dir / str(versions(export_dir)[-1])
     config = _zoo_config(export_dir)
     signatures = config["edge"]["signatures"]
     output = Path(output) if output else export_dir / "-".join(filter(None, [format, quantize]))
@@ -82,8 +86,8 @@ def _zoo_config(export_dir: Path) -> dict:
     path = export_dir / "assets" / "config.json"
     if not (export_dir / "saved_model.pb").is_file() or not path.is_file():
         raise FileNotFoundError(
-            f"{export_dir} is not a zoo export version directory (saved_model.pb and "
-            "assets/config.json); give one version, e.g. saved_models/<model>/1"
+            f"{export_dir} is not a zoo export (a version directory with saved_model.pb "
+            "and assets/config.json, or a model directory of versions)"
         )
     config = json.loads(path.read_text())
     if "edge" not in config:

@@ -15,6 +15,9 @@ class BiLSTMTaggerRecipe(RecipeConfig):
     model: str = "bilstm_tagger"
     dataset: str = "universal_dependencies/en_ewt"
     tag_column: str = "upos"
+    # Sentences for early stopping (Universal Dependencies' dev file); else a tenth of the
+    # train file's sentences are held out for it.
+    validation_file: str | None = None
     sequence_length: int = 128  # tokens a sentence keeps (EWT's longest have about 160)
     batch_size: int = 32
     epochs: int = 40

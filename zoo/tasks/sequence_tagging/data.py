@@ -39,6 +39,7 @@ def tagging_data(
     manual_dir=None,
     train_file=None,
     eval_file=None,
+    validation_file=None,
     validation_fraction: float = 0.1,
     seed: int = 0,
     shuffle_buffer: int = SHUFFLE_BUFFER,
@@ -47,15 +48,20 @@ def tagging_data(
 
     T <= ``sequence_length`` (longer sentences are cut), C <= ``MAX_WORD_CHARS``; padding is
     0 for words and characters and ``TAG_PADDING`` for tags. ``labels`` are the tags in id
-    order: every tag of every split, sorted. Without a validation split (a train
-    file, or a dataset without one) ``validation_fraction`` of the training sentences serve.
+    order: every tag of every split, sorted. ``validation_file`` (with ``train_file``) holds
+    the sentences that choose the best epoch; without it, or a dataset's validation split,
+    ``validation_fraction`` of the training sentences serve.
     """
     check_int("vocab_size", vocab_size, 3)
     check_int("sequence_length", sequence_length, 1)
     check_int("batch_size", batch_size, 1)
     files.check_pairing(train_file, eval_file)
+    if validation_file is not None and train_file is None:
+        raise ValueError("validation_file needs a train_file (and an eval_file) beside it")
     if train_file is not None:
-        splits = file_sentences(train_file, eval_file, tag_column, validation_fraction, seed)
+        splits = file_sentences(
+            train_file, eval_file, tag_column, validation_fraction, seed, validation_file
+        )
     else:
         splits = tfds_sentences(dataset, tag_column, data_dir, manual_dir)
     # Every tag of every split: a tag too rare to reach the training part is still one the
@@ -126,10 +132,21 @@ def spell(chars, tokens):
     return chars(letters).to_tensor()
 
 
-def file_sentences(train_file, eval_file, tag_column, validation_fraction, seed) -> dict:
+def file_sentences(
+    train_file, eval_file, tag_column, validation_fraction, seed, validation_file=None
+) -> dict:
     """Train, validation and test sentences of CoNLL-U or token/tag files; the held-out
     parts are carved from the train file (shuffled with ``seed``) where not given."""
     train = read_tagged(train_file, tag_column=tag_column)
+    if validation_file is not None:
+        if eval_file is None:
+            raise ValueError("validation_file needs an eval_file (the test sentences) too")
+        validation = read_tagged(validation_file, tag_column=tag_column)
+        return {
+            "train": train,
+            "validation": validation,
+            "test": read_tagged(eval_file, tag_column=tag_column),
+        }
     if eval_file is None:
         train, validation, test = files._carve(train, [validation_fraction] * 2, seed, train_file)
     else:
