@@ -29,6 +29,14 @@ from zoo.layout import versions
 FORMATS = ("litert", "onnx")
 QUANTIZATIONS = {"litert": ("dynamic", "float16"), "onnx": ("dynamic",)}
 ONNX_OPSET = 17
+PACKAGES = {
+    "ai_edge_litert.interpreter": "ai-edge-litert",
+    "onnxruntime": "onnxruntime",
+    "tf2onnx": "tf2onnx",
+    "onnx": "onnx",
+    "farmhash": "pyfarmhash",
+    "regex": "regex",
+}
 COPIED_ASSETS = ("config.json", "model_card.json", "vocabulary.json", "labels.json")
 
 
@@ -82,6 +90,19 @@ def convert(export_dir, format: str, quantize: str | None = None, output=None) -
     return output
 
 
+def need(module: str):
+    """``module`` imported, or a ``ModuleNotFoundError`` saying how to install it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as err:
+        raise ModuleNotFoundError(
+            f'{module} is missing: pip install -e ".[edge]" (or pip install '
+            f"{PACKAGES.get(module, module)})"
+        ) from err
+
+
 def _zoo_config(export_dir: Path) -> dict:
     path = export_dir / "assets" / "config.json"
     if not (export_dir / "saved_model.pb").is_file() or not path.is_file():
@@ -132,8 +153,8 @@ def _litert(export_dir: Path, signatures, quantize) -> bytes:
 
 def _onnx(export_dir: Path, signature: str, quantize) -> bytes:
     import tensorflow as tf
-    import tf2onnx
 
+    tf2onnx = need("tf2onnx")
     loaded = tf.saved_model.load(str(export_dir))  # held: the function needs its variables
     function = loaded.signatures[signature]
     specs = function.structured_input_signature[1]
@@ -160,8 +181,9 @@ def _onnx_dynamic(content: bytes) -> bytes:
     file is loaded in a child process first, and quantised at its ``MatMul``s alone if that
     fails.
     """
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    onnx = need("onnx")
+    quantization = need("onnxruntime.quantization")
+    QuantType, quantize_dynamic = quantization.QuantType, quantization.quantize_dynamic
 
     model = onnx.load_from_string(content)
     _weights_into_loops(model.graph)

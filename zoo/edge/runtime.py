@@ -28,6 +28,7 @@ class EdgeModel:
     """One converted export: ``run`` its signatures; ``tokenizer`` makes their ids."""
 
     def __init__(self, path):
+        from zoo.edge.convert import need
         from zoo.edge.tokenizer import Tokenizer
 
         self.path = Path(path)
@@ -39,13 +40,11 @@ class EdgeModel:
         labels = self.path / "labels.json"
         self.labels = json.loads(labels.read_text()) if labels.exists() else None
         if self.format == "litert":
-            from ai_edge_litert.interpreter import Interpreter
-
+            Interpreter = need("ai_edge_litert.interpreter").Interpreter
             self._interpreter = Interpreter(model_path=str(self.path / "model.tflite"))
             self._runners = {n: self._interpreter.get_signature_runner(n) for n in self.signatures}
         else:
-            import onnxruntime
-
+            onnxruntime = need("onnxruntime")
             options = onnxruntime.SessionOptions()
             options.log_severity_level = 3  # warnings about unused initializers are noise
             self._sessions = {

@@ -101,8 +101,9 @@ STANDARDIZATIONS = {
 
 def fingerprint_bucket(strings, buckets: int) -> list[int]:
     """``tf.strings.to_hash_bucket_fast``: FarmHash's Fingerprint64 modulo ``buckets``."""
-    import farmhash
+    from zoo.edge.convert import need
 
+    farmhash = need("farmhash")
     return [farmhash.fingerprint64(s) % buckets for s in strings]
 
 
