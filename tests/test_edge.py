@@ -16,7 +16,7 @@ import tensorflow as tf
 import zoo
 from zoo.cli import main as zoo_main
 from zoo.data.conll import read_tagged
-from zoo.edge import Stream, Tokenizer, convert
+from zoo.edge import FORMATS, Replier, Stream, Tokenizer, convert
 from zoo.edge import load as load_edge
 from zoo.edge.tokenizer import lower_utf8, split_whitespace
 from zoo.export import export_model
@@ -277,6 +277,19 @@ def test_a_forward_tagger_tags_a_stream_as_the_whole_sentence(exported):
         state = out["next_state"]
         pieces.append(out["probabilities"][0])
     np.testing.assert_allclose(np.concatenate(pieces), whole["probabilities"][0], atol=1e-5)
+
+
+@pytest.mark.slow
+def test_a_replier_answers_as_the_exports_greedy_search(exported, tmp_path):
+    predictor = zoo.load(exported["chatbot"])
+    files = [load_edge(convert(predictor.path, f, output=tmp_path / f)) for f in FORMATS]
+    messages = [line.split("\t")[0] for line in PAIRS.read_text().splitlines()[:12]]
+    messages += fx.SENTENCES + ["", "hello there , cat !"]
+    want = [predictor.reply(m, beam_width=1) for m in messages]
+    assert [Replier(predictor).reply(m) for m in messages] == want
+    for edge in files:
+        assert [Replier(edge).reply(m) for m in messages] == want, edge.format
+    assert any(want)
 
 
 @pytest.mark.slow

@@ -21,6 +21,10 @@ SPLIT_EDGE_PUNCTUATION = (
     (r"([^\pL\pN\pM\s]+)(\s|$)", r" \1\2"),
     (r"(^|\s)([^\pL\pN\pM\s\[]+)", r"\1\2 "),
 )
+# zoo.data.text.join_words: tokens written against the word before them (closing), and
+# after which the next word follows directly (opening); whole-token matches.
+CLOSING = r"[.,!?;:%)\]}]+"
+OPENING = r"[(\[{$#]+"
 # Keras' TextVectorization "lower_and_strip_punctuation", after lowercasing (ASCII).
 KERAS_STRIP_PUNCTUATION = ((r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']', ""),)
 # The classifiers' linear features: each punctuation mark a word, after lowercasing (UTF-8).

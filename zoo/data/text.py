@@ -5,7 +5,13 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from zoo.textrules import LOWER_AND_SPLIT_PUNCTUATION, SPLIT_EDGE_PUNCTUATION, apply_in_graph
+from zoo.textrules import (
+    CLOSING,
+    LOWER_AND_SPLIT_PUNCTUATION,
+    OPENING,
+    SPLIT_EDGE_PUNCTUATION,
+    apply_in_graph,
+)
 
 # Marks of the chatbot's target sequences; the standardization keeps them whole.
 START, END = "[start]", "[end]"
@@ -37,11 +43,6 @@ def split_edge_punctuation(text):
     return apply_in_graph(text, SPLIT_EDGE_PUNCTUATION)
 
 
-# Tokens written against the word before them, and after which the next word follows directly.
-_CLOSING = r"[.,!?;:%)\]}]+"
-_OPENING = r"[(\[{$#]+"
-
-
 def join_words(tokens):
     """Words (string tensor ``[batch, steps]``, ``""`` as padding) back into text as written.
 
@@ -49,8 +50,8 @@ def join_words(tokens):
     marks attach to the word before them, opening ones to the word after them.
     """
     present = tokens != ""
-    closing = tf.strings.regex_full_match(tokens, _CLOSING)
-    opening = tf.strings.regex_full_match(tokens, _OPENING)
+    closing = tf.strings.regex_full_match(tokens, CLOSING)
+    opening = tf.strings.regex_full_match(tokens, OPENING)
     after_opening = tf.pad(opening, [[0, 0], [1, 0]])[:, :-1]
     first = tf.equal(tf.cumsum(tf.cast(present, tf.int32), axis=1), 1)
     spaced = present & ~first & ~closing & ~after_opening

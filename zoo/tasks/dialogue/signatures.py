@@ -22,6 +22,7 @@ def chatbot_endpoints(model, vectorizers, max_length):
     """``reply`` (also ``serving_default``), ``reply_sampled`` and ``reply_beam``."""
     import tensorflow as tf
 
+    from zoo.data.text import END, START
     from zoo.tasks.common import (
         EDGE_BATCH,
         checked,
@@ -30,7 +31,7 @@ def chatbot_endpoints(model, vectorizers, max_length):
         text_vectorizer,
     )
     from zoo.tasks.dialogue.models import decode_step, encode
-    from zoo.tasks.dialogue.search import REPLY_BEAM_WIDTH, reply_search
+    from zoo.tasks.dialogue.search import NO_REPEAT_NGRAM, REPLY_BEAM_WIDTH, reply_search
     from zoo.tasks.language_modeling.models import flat_state
 
     search = reply_search(model, text_vectorizer(vectorizers), max_length)
@@ -87,5 +88,11 @@ def chatbot_endpoints(model, vectorizers, max_length):
         ),
     }, {
         "state_size": sum(sizes),
-        "edge": {"signatures": ["encode", "decode_step"], "text": "chatbot"},
+        "edge": {
+            "signatures": ["encode", "decode_step"],
+            "text": "chatbot",
+            "start": START,
+            "end": END,
+            "no_repeat_ngram": NO_REPEAT_NGRAM,
+        },
     }
