@@ -14,6 +14,7 @@ import pytest
 import tensorflow as tf
 
 import zoo
+from benchmarks.edge import perplexity
 from zoo.cli import main as zoo_main
 from zoo.data.conll import read_tagged
 from zoo.edge import FORMATS, Replier, Stream, Tokenizer, convert
@@ -375,13 +376,6 @@ def test_quantised_files_are_smaller_and_keep_the_perplexity(format, quantize, t
     assert sizes[1] < sizes[0]
     ids = Tokenizer.from_folder(version).encode(SHAKESPEARE.read_text()[:400])
 
-    def perplexity(model):
-        state, nll = np.zeros([1, model.config["state_size"]], np.float32), 0.0
-        for current, following in zip(ids[:-1], ids[1:]):
-            out = model.run("step", {"ids": np.array([[current]]), "state": state})
-            state = out["next_state"]
-            nll -= np.log(out["probabilities"][0][following])
-        return np.exp(nll / (len(ids) - 1))
-
-    float_ppl, small_ppl = perplexity(load_edge(float_folder)), perplexity(load_edge(small_folder))
+    float_ppl = perplexity(load_edge(float_folder), ids)
+    small_ppl = perplexity(load_edge(small_folder), ids)
     assert abs(small_ppl / float_ppl - 1) < 0.01, (float_ppl, small_ppl)

@@ -8,6 +8,11 @@ ONNX files, which take ids. No TensorFlow here, so that the tokenizer needs none
 
 from __future__ import annotations
 
+# TextVectorization's padding and out-of-vocabulary tokens, ids 0 and 1 of every vocabulary:
+# never generated.
+SPECIAL_TOKENS = ("", "[UNK]")
+UNKNOWN_ID = 1
+
 # zoo.data.text.lower_and_split_punctuation, after lowercasing (UTF-8).
 LOWER_AND_SPLIT_PUNCTUATION = (
     ("[\u2018\u2019]", "'"),

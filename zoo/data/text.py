@@ -17,7 +17,6 @@ from zoo.textrules import (
 START, END = "[start]", "[end]"
 # Training examples shuffled at a time: every pipeline's default.
 SHUFFLE_BUFFER = 10_000
-UNKNOWN_ID = 1  # TextVectorization's out-of-vocabulary id; 0 is padding
 
 
 @keras.saving.register_keras_serializable(package="zoo")

@@ -63,10 +63,11 @@ def convert(export_dir, format: str, quantize: str | None = None, output=None) -
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.partial-", dir=output.parent))
     try:
         os.chmod(staging, 0o755)
+        loaded = _load(export_dir)  # read once: each ONNX graph and edge.json come from it
         if format == "litert":
             files = {"model.tflite": _litert(export_dir, signatures, quantize)}
         else:
-            files = {f"{name}.onnx": _onnx(export_dir, name, quantize) for name in signatures}
+            files = {f"{name}.onnx": _onnx(loaded, name, quantize) for name in signatures}
         for filename, content in files.items():
             (staging / filename).write_bytes(content)
         for name in COPIED_ASSETS:
@@ -76,7 +77,7 @@ def convert(export_dir, format: str, quantize: str | None = None, output=None) -
             "format": format,
             "quantize": quantize,
             "files": sorted(files),
-            "signatures": _signature_io(export_dir, signatures),
+            "signatures": _signature_io(loaded, signatures),
         }
         (staging / "edge.json").write_text(json.dumps(edge, indent=2))
         sync_tree(staging)
@@ -119,11 +120,14 @@ def _zoo_config(export_dir: Path) -> dict:
     return config
 
 
-def _signature_io(export_dir: Path, signatures) -> dict:
-    """Each converted signature's inputs and outputs: ``{name: [dtype, shape]}`` (None: any)."""
+def _load(export_dir: Path):
     import tensorflow as tf
 
-    loaded = tf.saved_model.load(str(export_dir))
+    return tf.saved_model.load(str(export_dir))
+
+
+def _signature_io(loaded, signatures) -> dict:
+    """Each converted signature's inputs and outputs: ``{name: [dtype, shape]}`` (None: any)."""
 
     def described(specs):
         return {k: [v.dtype.name, v.shape.as_list()] for k, v in sorted(specs.items())}
@@ -151,11 +155,12 @@ def _litert(export_dir: Path, signatures, quantize) -> bytes:
     return converter.convert()
 
 
-def _onnx(export_dir: Path, signature: str, quantize) -> bytes:
+def _onnx(loaded, signature: str, quantize) -> bytes:
+    """One signature of the loaded SavedModel (held by the caller: the function needs its
+    variables) as an ONNX graph."""
     import tensorflow as tf
 
     tf2onnx = need("tf2onnx")
-    loaded = tf.saved_model.load(str(export_dir))  # held: the function needs its variables
     function = loaded.signatures[signature]
     specs = function.structured_input_signature[1]
     names = sorted(specs)

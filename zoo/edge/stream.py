@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-SPECIAL_TOKENS = ("", "[UNK]")  # padding and out-of-vocabulary: never generated
+from zoo.textrules import SPECIAL_TOKENS
 
 
 class Stream:
@@ -34,6 +34,7 @@ class Stream:
         self.separator = "" if config.get("level") == "char" else " "
         self.vocabulary = self.tokenizer.vocabularies["text"]
         self.allowed = np.array([t not in SPECIAL_TOKENS for t in self.vocabulary])
+        self._emittable = None  # ``allowed`` at the model's output width, once it is known
         self.state = np.zeros([1, config["state_size"]], np.float32)
         self.probabilities = None  # of the next token; None until something is read
         self.tokens_read = 0
@@ -78,8 +79,10 @@ class Stream:
         return self.probabilities
 
     def _allowed(self) -> np.ndarray:
-        size = len(self._next())
-        return np.pad(self.allowed, (0, max(0, size - len(self.allowed))))[:size]
+        if self._emittable is None:
+            size = len(self._next())
+            self._emittable = np.pad(self.allowed, (0, max(0, size - len(self.allowed))))[:size]
+        return self._emittable
 
     def _step(self, ids) -> None:
         outputs = self.model.run_arrays(

@@ -14,6 +14,7 @@ nor the rest of the zoo: ``regex``, ``pyfarmhash`` and numpy.
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import numpy as np
 
 from zoo import textrules
 
-PADDING, UNKNOWN = 0, 1  # the ids of "" and "[UNK]" in every vocabulary
+UNKNOWN = textrules.UNKNOWN_ID  # of a token no vocabulary holds (0 pads)
 _ASCII_SPACE = "\t\n\v\f\r "
 # Capitals that Python's Unicode (14) lowercases and TensorFlow's ICU (Unicode 13) keeps.
 _KEPT_CAPITALS = frozenset(
@@ -39,6 +40,7 @@ _ASCII_CLASSES = {
 }
 
 
+@functools.cache
 def plain_pattern(re2: str) -> str:
     """An RE2 pattern as the ``regex`` package reads it with the same meaning: ``\\s``,
     ``\\w`` and ``\\b`` ASCII-only, ``$`` the end of the text; ``\\pL`` and the rest as written."""

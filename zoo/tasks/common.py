@@ -95,6 +95,47 @@ def choose_next(logits, temperature, seed, step):
     return tf.where(temperature > 0, sampled, tf.argmax(logits, axis=-1))
 
 
+# ---------------------------------------------------------------- carried recurrent state
+
+
+def recurrent_layers(model) -> int:
+    """How many recurrent layers a model has, named ``rnn_0``, ``rnn_1``, ... (the language
+    models and a forward tagger)."""
+    return sum(1 for layer in model.layers if layer.name.startswith("rnn_"))
+
+
+def initial_states(model, batch_size):
+    """Zero states of each of ``model``'s ``rnn_<i>`` layers, as their cells take them."""
+    return [
+        model.get_layer(f"rnn_{i}").cell.get_initial_state(batch_size)
+        for i in range(recurrent_layers(model))
+    ]
+
+
+def flat_state(states):
+    """Every layer's state side by side: one float32 [batch, state_size] tensor, the form
+    the streaming signatures take and give."""
+    import tensorflow as tf
+
+    return tf.concat([tf.cast(s, tf.float32) for s in tf.nest.flatten(states)], axis=-1)
+
+
+def state_size(template) -> int:
+    """The width of ``flat_state(template)``."""
+    import tensorflow as tf
+
+    return sum(int(s.shape[-1]) for s in tf.nest.flatten(template))
+
+
+def unflat_state(template, state):
+    """``flat_state``'s inverse: a [batch, state_size] tensor -> states shaped as
+    ``template`` (e.g. ``initial_states(model, 1)``)."""
+    import tensorflow as tf
+
+    sizes = [int(s.shape[-1]) for s in tf.nest.flatten(template)]
+    return tf.nest.pack_sequence_as(template, tf.split(state, sizes, axis=-1))
+
+
 # ---------------------------------------------------------------- export signature pieces
 
 

@@ -12,13 +12,13 @@ from zoo.data.text import (
     END,
     SHUFFLE_BUFFER,
     START,
-    UNKNOWN_ID,
     bucket_by_length,
     fill_caches,
     nonempty,
     split_edge_punctuation,
     word_vectorizer,
 )
+from zoo.textrules import UNKNOWN_ID
 
 DATASETS = ("schema_guided_dialogue", "chatterbot")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import keras
 
-from zoo.data.text import UNKNOWN_ID
+from zoo.textrules import UNKNOWN_ID
 
 
 @keras.saving.register_keras_serializable(package="zoo")

@@ -41,8 +41,9 @@ def reply_search(
     """
     import tensorflow as tf
 
-    from zoo.data.text import END, START, UNKNOWN_ID, join_words
+    from zoo.data.text import END, START, join_words
     from zoo.tasks.dialogue.data import words
+    from zoo.textrules import UNKNOWN_ID
 
     vocab = [str(token) for token in vectorizer.get_vocabulary()]
     missing = [t for t in (START, END) if t not in vocab]

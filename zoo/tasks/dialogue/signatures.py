@@ -27,12 +27,14 @@ def chatbot_endpoints(model, vectorizers, max_length):
         EDGE_BATCH,
         checked,
         checked_temperature,
+        flat_state,
+        state_size,
         strings_spec,
         text_vectorizer,
+        unflat_state,
     )
     from zoo.tasks.dialogue.models import decode_step, encode
     from zoo.tasks.dialogue.search import NO_REPEAT_NGRAM, REPLY_BEAM_WIDTH, reply_search
-    from zoo.tasks.language_modeling.models import flat_state
 
     search = reply_search(model, text_vectorizer(vectorizers), max_length)
 
@@ -51,14 +53,14 @@ def chatbot_endpoints(model, vectorizers, max_length):
         return {"reply": search(text, width)["reply"]}
 
     _, _, start_states = encode(model, tf.zeros([1, 1], tf.int64))
-    sizes = [int(state.shape[-1]) for state in start_states]
+    width = state_size(start_states)
 
     def encode_ids(source):
         keys, _, states = encode(model, source)
         return {"keys": tf.cast(keys, tf.float32), "state": flat_state(states)}
 
     def decode_ids(token, state, keys, source):
-        states = tf.split(state, sizes, axis=-1)
+        states = unflat_state(start_states, state)
         probabilities, states = decode_step(model, token, states, keys, source != 0, source)
         return {
             "probabilities": tf.cast(probabilities, tf.float32),
@@ -79,7 +81,7 @@ def chatbot_endpoints(model, vectorizers, max_length):
             decode_ids,
             [
                 tf.TensorSpec([None], tf.int64),
-                tf.TensorSpec([None, sum(sizes)], tf.float32),
+                tf.TensorSpec([None, width], tf.float32),
                 tf.TensorSpec(
                     [None, None, int(model.get_layer("attention_keys").units)], tf.float32
                 ),
@@ -87,7 +89,7 @@ def chatbot_endpoints(model, vectorizers, max_length):
             ],
         ),
     }, {
-        "state_size": sum(sizes),
+        "state_size": width,
         "edge": {
             "signatures": ["encode", "decode_step"],
             "text": "chatbot",

@@ -5,7 +5,13 @@ from __future__ import annotations
 from zoo.cards import ModelCard
 from zoo.checks import check_choice, check_int, check_optional_positive, check_positive, check_rate
 from zoo.registry import register_model
-from zoo.tasks.common import CELLS, compile_model, recurrent_layer
+from zoo.tasks.common import (
+    CELLS,
+    compile_model,
+    initial_states,
+    recurrent_layer,
+    recurrent_layers,
+)
 
 
 def check_language_model(s: dict, min_layers: int = 1) -> None:
@@ -74,30 +80,6 @@ def _language_model(
     return model
 
 
-def initial_states(model, batch_size):
-    """Zero recurrent states for every layer of a language model built here."""
-    return [
-        model.get_layer(f"rnn_{i}").cell.get_initial_state(batch_size)
-        for i in range(_num_layers(model))
-    ]
-
-
-def flat_state(states):
-    """Every layer's state side by side: one float32 [batch, state_size] tensor."""
-    import tensorflow as tf
-
-    return tf.concat([tf.cast(s, tf.float32) for s in tf.nest.flatten(states)], axis=-1)
-
-
-def unflat_state(model, state):
-    """``flat_state``'s inverse: a [batch, state_size] tensor -> each layer's states."""
-    import tensorflow as tf
-
-    template = initial_states(model, 1)
-    sizes = [int(s.shape[-1]) for s in tf.nest.flatten(template)]
-    return tf.nest.pack_sequence_as(template, tf.split(state, sizes, axis=-1))
-
-
 def step(model, token, states):
     """Advance a language model one token: (batch,) ids -> (probabilities, new states).
 
@@ -141,7 +123,7 @@ def carried_state_metrics(model, windows, *, streams: int = 32, window: int = 20
 
     rnns = [
         keras.layers.RNN(model.get_layer(f"rnn_{i}").cell, return_sequences=True, return_state=True)
-        for i in range(_num_layers(model))
+        for i in range(recurrent_layers(model))
     ]
 
     @tf.function(reduce_retracing=True)
@@ -175,10 +157,6 @@ def carried_state_metrics(model, windows, *, streams: int = 32, window: int = 20
         "accuracy": totals[1] / count,
         "top5_accuracy": totals[2] / count,
     }
-
-
-def _num_layers(model):
-    return sum(1 for layer in model.layers if layer.name.startswith("rnn_"))
 
 
 NEXT_WORD_RNN_CARD = ModelCard(

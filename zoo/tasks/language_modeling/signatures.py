@@ -17,10 +17,11 @@ sampling is seeded by ``(seed, step)``; padding and ``[UNK]`` are never emitted.
 
 from __future__ import annotations
 
+from zoo.textrules import SPECIAL_TOKENS
+
 LEVELS = ("char", "word")  # what a token is; word exports join tokens with spaces
 DEFAULT_TOP_K = 5
 MAX_GENERATED_TOKENS = 1000
-SPECIAL_TOKENS = ("", "[UNK]")  # TextVectorization's padding and out-of-vocabulary tokens
 
 
 def language_model_endpoints(model, vectorizers, max_length):
@@ -32,11 +33,15 @@ def language_model_endpoints(model, vectorizers, max_length):
         checked,
         checked_temperature,
         choose_next,
+        flat_state,
+        initial_states,
+        state_size,
         strings_spec,
         text_vectorizer,
+        unflat_state,
         vocabulary,
     )
-    from zoo.tasks.language_modeling.models import flat_state, initial_states, step, unflat_state
+    from zoo.tasks.language_modeling.models import step
 
     vectorizer = text_vectorizer(vectorizers)
     context = max_length  # prompts keep their last `context` tokens
@@ -44,7 +49,7 @@ def language_model_endpoints(model, vectorizers, max_length):
     separator = "" if level == "char" else " "
     tokens, allowed = token_tables(vocabulary(vectorizer), model.output_shape[-1])
     num_allowed = int(sum(allowed))
-    state_size = int(flat_state(initial_states(model, 1)).shape[-1])
+    width = state_size(initial_states(model, 1))
     allowed = tf.constant(allowed)
 
     def prime(text):
@@ -70,7 +75,7 @@ def language_model_endpoints(model, vectorizers, max_length):
         return probs, states
 
     def stream_step(ids, state):
-        states = unflat_state(model, state)
+        states = unflat_state(initial_states(model, 1), state)
         probs = tf.zeros([tf.shape(ids)[0], model.output_shape[-1]])
 
         def body(t, probs, states):
@@ -154,11 +159,11 @@ def language_model_endpoints(model, vectorizers, max_length):
         ),
         "step": (
             stream_step,
-            [tf.TensorSpec([None, None], tf.int64), tf.TensorSpec([None, state_size], tf.float32)],
+            [tf.TensorSpec([None, None], tf.int64), tf.TensorSpec([None, width], tf.float32)],
         ),
     }, {
         "level": level,
-        "state_size": state_size,
+        "state_size": width,
         "edge": {"signatures": ["step"], "text": "language_model"},
     }
 

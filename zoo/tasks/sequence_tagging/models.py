@@ -170,14 +170,6 @@ def tag_step(model, words, chars, states):
     return logits, new_states
 
 
-def tagger_states(model, batch_size):
-    """Zero states of a forward tagger's recurrent layers."""
-    return [
-        model.get_layer(f"rnn_{i}").cell.get_initial_state(batch_size)
-        for i in range(sum(1 for layer in model.layers if layer.name.startswith("rnn_")))
-    ]
-
-
 def has_crf(model) -> bool:
     return "crf" in [layer.name for layer in model.layers]
 

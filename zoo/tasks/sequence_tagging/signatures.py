@@ -32,8 +32,15 @@ def tokenize(text):
 def tagger_endpoints(model, vectorizers, labels, max_length):
     import tensorflow as tf
 
-    from zoo.tasks.common import EDGE_BATCH, strings_spec, text_vectorizer
-    from zoo.tasks.language_modeling.models import flat_state
+    from zoo.tasks.common import (
+        EDGE_BATCH,
+        flat_state,
+        initial_states,
+        state_size,
+        strings_spec,
+        text_vectorizer,
+        unflat_state,
+    )
     from zoo.tasks.sequence_tagging.data import MAX_WORD_CHARS, spell
     from zoo.tasks.sequence_tagging.models import (
         decode,
@@ -41,7 +48,6 @@ def tagger_endpoints(model, vectorizers, labels, max_length):
         is_forward,
         tag_probabilities,
         tag_step,
-        tagger_states,
     )
 
     words, chars = text_vectorizer(vectorizers, "words"), text_vectorizer(vectorizers, "chars")
@@ -81,11 +87,11 @@ def tagger_endpoints(model, vectorizers, labels, max_length):
         return tag_tokens(*tokenize(text))
 
     streams = is_forward(model) and not has_crf(model)
-    template = tagger_states(model, 1) if streams else []
-    sizes = [int(s.shape[-1]) for s in tf.nest.flatten(template)]
+    template = initial_states(model, 1) if streams else []
+    width = state_size(template)
 
     def stream_step(words, chars, state):
-        states = tf.nest.pack_sequence_as(template, tf.split(state, sizes, axis=-1))
+        states = unflat_state(template, state)
         logits, states = tag_step(model, words, chars, states)
         logits = tf.cast(logits, tf.float32)
         return {
@@ -99,7 +105,7 @@ def tagger_endpoints(model, vectorizers, labels, max_length):
         tf.TensorSpec([EDGE_BATCH, None, None], tf.int64),
     ]
     stepping = (
-        {"step": (stream_step, [*ids, tf.TensorSpec([EDGE_BATCH, sum(sizes)], tf.float32)])}
+        {"step": (stream_step, [*ids, tf.TensorSpec([EDGE_BATCH, width], tf.float32)])}
         if streams
         else {}
     )
@@ -120,6 +126,6 @@ def tagger_endpoints(model, vectorizers, labels, max_length):
                 "text": "tagger",
                 "max_word_chars": MAX_WORD_CHARS,
             },
-            **({"state_size": sum(sizes)} if streams else {}),
+            **({"state_size": width} if streams else {}),
         },
     )
