@@ -291,6 +291,17 @@ def test_out_of_range_settings_name_the_setting(setting, value):
         zoo.build(name, **{setting: value})
 
 
+def test_the_tagger_averages_its_weights_and_can_drop_recurrent_ones():
+    model = zoo.build_bilstm_tagger()
+    assert model.optimizer.use_ema and model.optimizer.ema_momentum == 0.999
+    assert not zoo.build_bilstm_tagger(ema_momentum=None).optimizer.use_ema
+    dropped = zoo.build_bilstm_tagger(weight_dropout=0.25, compile=False)
+    assert dropped.get_layer("bidirectional_0").forward_layer.weight_dropout == 0.25
+    for setting, value in (("ema_momentum", 1.0), ("weight_dropout", -0.1)):
+        with pytest.raises(ValueError, match=rf"{setting}="):
+            zoo.build("bilstm_tagger", **{setting: value})
+
+
 def test_chatbot_settings_are_checked():
     with pytest.raises(ValueError, match="attention="):
         zoo.build("chatbot", attention="cosine")

@@ -15,6 +15,7 @@ class SequenceTagging(Task):
         "tfds feature (upos, ner, pos, ...); token/tag files have one",
         "char_dim": "width of the character embeddings",
         "char_filters": "character-CNN filters per word; 0 leaves the characters out",
+        "weight_dropout": "drop out the recurrent weights (one mask a batch), in [0, 1)",
         "word_dropout": "share of words the word embeddings do not see while training (the "
         "characters still do), in [0, 1)",
         "crf": "a linear-chain CRF over the tags (Viterbi decoding) instead of a softmax",
