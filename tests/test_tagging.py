@@ -30,6 +30,7 @@ SMALL = dict(
     char_dim=16,
     char_filters=16,
     num_layers=1,
+    ema_momentum=0.9,  # the default 0.999 averages over more steps than these runs take
     batch_size=16,
     verbose=0,
     precision="float32",
