@@ -46,3 +46,7 @@ def check_choice(name: str, value, choices) -> str:
 
 def check_optional_positive(name: str, value):
     return None if value is None else check_positive(name, value)
+
+
+def check_optional_rate(name: str, value):
+    return None if value is None else check_rate(name, value)

@@ -53,6 +53,18 @@ def recurrent_layer(
     return gru(**common, reset_after=True, use_cudnn=use_cudnn)
 
 
+def adam(learning_rate: float, clipnorm: float | None, ema_momentum: float | None = None):
+    """Adam with global-norm gradient clipping and, with ``ema_momentum``, a moving average
+    of the weights (Polyak averaging) that recipes validate, checkpoint and export."""
+    import keras
+
+    return keras.optimizers.Adam(
+        learning_rate=learning_rate,
+        global_clipnorm=clipnorm,
+        **({"use_ema": True, "ema_momentum": ema_momentum} if ema_momentum else {}),
+    )
+
+
 def compile_model(
     model,
     *,
@@ -71,11 +83,7 @@ def compile_model(
     import keras
 
     model.compile(
-        optimizer=keras.optimizers.Adam(
-            learning_rate=learning_rate,
-            global_clipnorm=clipnorm,
-            **({"use_ema": True, "ema_momentum": ema_momentum} if ema_momentum else {}),
-        ),
+        optimizer=adam(learning_rate, clipnorm, ema_momentum),
         loss=keras.losses.SparseCategoricalCrossentropy(ignore_class=ignore_class),
         metrics=metrics,
     )

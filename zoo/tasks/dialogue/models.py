@@ -13,7 +13,14 @@ which is how exports and evaluation search replies inside the graph.
 from __future__ import annotations
 
 from zoo.cards import ModelCard
-from zoo.checks import check_choice, check_int, check_optional_positive, check_positive, check_rate
+from zoo.checks import (
+    check_choice,
+    check_int,
+    check_optional_positive,
+    check_optional_rate,
+    check_positive,
+    check_rate,
+)
 from zoo.registry import register_model
 from zoo.tasks.common import CELLS, compile_model, recurrent_layer
 
@@ -48,8 +55,7 @@ def check_chatbot(s: dict) -> None:
     check_rate("weight_dropout", s["weight_dropout"])
     check_positive("learning_rate", s["learning_rate"])
     check_optional_positive("clipnorm", s["clipnorm"])
-    if s["ema_momentum"] is not None:
-        check_rate("ema_momentum", s["ema_momentum"])
+    check_optional_rate("ema_momentum", s["ema_momentum"])
 
 
 @register_model(CHATBOT_CARD, check=check_chatbot)

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from zoo.cards import ModelCard
-from zoo.checks import check_choice, check_int, check_optional_positive, check_positive, check_rate
+from zoo.checks import (
+    check_choice,
+    check_int,
+    check_optional_positive,
+    check_optional_rate,
+    check_positive,
+    check_rate,
+)
 from zoo.registry import register_model
 from zoo.tasks.common import (
     CELLS,
@@ -24,8 +31,7 @@ def check_language_model(s: dict, min_layers: int = 1) -> None:
     check_choice("cell", s["cell"], CELLS)
     check_positive("learning_rate", s["learning_rate"])
     check_optional_positive("clipnorm", s["clipnorm"])
-    if s.get("ema_momentum") is not None:
-        check_rate("ema_momentum", s["ema_momentum"])
+    check_optional_rate("ema_momentum", s.get("ema_momentum"))
 
 
 def _check_stacked(s: dict) -> None:

@@ -14,11 +14,12 @@ from zoo.checks import (
     check_choice,
     check_int,
     check_optional_positive,
+    check_optional_rate,
     check_positive,
     check_rate,
 )
 from zoo.registry import register_model
-from zoo.tasks.common import CELLS, recurrent_layer
+from zoo.tasks.common import CELLS, adam, recurrent_layer
 
 TAG_PADDING = -1  # the gold tag of a padding position (zoo.tasks.sequence_tagging.data)
 
@@ -40,8 +41,7 @@ def check_tagger(s: dict) -> None:
     check_choice("bidirectional", s["bidirectional"], (True, False))
     check_positive("learning_rate", s["learning_rate"])
     check_optional_positive("clipnorm", s["clipnorm"])
-    if s["ema_momentum"] is not None:
-        check_rate("ema_momentum", s["ema_momentum"])
+    check_optional_rate("ema_momentum", s["ema_momentum"])
 
 
 BILSTM_TAGGER_CARD = ModelCard(
@@ -156,11 +156,7 @@ def compile_tagger(
             from_logits=True, ignore_class=TAG_PADDING
         )
     model.compile(
-        optimizer=keras.optimizers.Adam(
-            learning_rate,
-            global_clipnorm=clipnorm,
-            **({"use_ema": True, "ema_momentum": ema_momentum} if ema_momentum else {}),
-        ),
+        optimizer=adam(learning_rate, clipnorm, ema_momentum),
         loss=loss,
         metrics=[TokenAccuracy(padding=TAG_PADDING, name="accuracy")],
     )
